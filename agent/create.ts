@@ -1,0 +1,54 @@
+import type { AppContext } from '../core/context.js';
+import { answerQuestion } from '../knowledge/answer.js';
+import { createKnowledgeBase, type KnowledgeBase } from '../knowledge/kb.js';
+import { createMcpServer } from '../tools/mcp/server.js';
+import type { Answerer } from './context.js';
+import { McpToolsPool } from './mcp-pool.js';
+import { createLocalEngine } from './nlu/local-engine.js';
+import type { NluEngine } from './nlu/types.js';
+import { AgentRuntime } from './runtime.js';
+
+export interface Agent {
+  runtime: AgentRuntime;
+  kb: KnowledgeBase;
+  nlu: NluEngine;
+  close(): Promise<void>;
+}
+
+/** The knowledge base as the agent's answerer: answers from retrieved guide text only. */
+export function knowledgeAnswerer(kb: KnowledgeBase): Answerer {
+  return {
+    async answer(question, opts = {}) {
+      const a = await answerQuestion(kb, question, opts.serviceId ? { serviceId: opts.serviceId } : {});
+      return {
+        found: a.found,
+        serviceId: a.serviceId,
+        answer: a.answer,
+        citations: a.citations.map((c) => ({ service: c.service, section: c.section, title: c.title })),
+        transactable: a.transactable,
+      };
+    },
+  };
+}
+
+/**
+ * Composes the agent for an app context: the knowledge base (ingested if stale), the NLU
+ * engine, and the citizen-bound MCP tools of this project's own server, in-process.
+ */
+export async function createAgent(ctx: AppContext, opts: { nlu?: NluEngine } = {}): Promise<Agent> {
+  const kb = createKnowledgeBase(ctx.db.pool);
+  const summary = await kb.ensureIngested();
+  if (summary) ctx.log.info({ kb: summary }, 'knowledge base ingested');
+  const nlu = opts.nlu ?? createLocalEngine();
+  const pool = new McpToolsPool((citizenId) =>
+    createMcpServer(ctx.gov, { kind: 'citizen', citizenId, name: citizenId, via: 'sandbox' }, { log: ctx.log }),
+  );
+  const runtime = await AgentRuntime.create({
+    pool: ctx.db.pool,
+    nlu,
+    knowledge: knowledgeAnswerer(kb),
+    toolsFor: (citizenId) => pool.forCitizen(citizenId),
+    log: ctx.log,
+  });
+  return { runtime, kb, nlu, close: () => pool.close() };
+}

@@ -1,0 +1,243 @@
+/**
+ * Slot extraction from lexicons (data/slots.yaml) for the 'ask' fields of a service.
+ *
+ * Matching is on normalised text, longest phrase first, Latin phrases only at word boundaries.
+ * Negated phrases are dropped or mapped to their `negated` value; when a field gets several
+ * values the last one said wins (corrections come last). Weak phrases and the fallback value
+ * only count when the agent is awaiting that very field.
+ */
+import { join } from 'node:path';
+import { z } from 'zod';
+import { basicClean } from './normalize.js';
+import {
+  readDataFile,
+  resolvePaths,
+  text,
+  textList,
+  type CatalogueField,
+  type CatalogueService,
+  type DataPaths,
+} from './training-data.js';
+
+const valueSchema = z.object({
+  value: text,
+  patterns: textList,
+  cased: textList,
+  weak: textList,
+  negated: text.optional(),
+});
+
+const fieldLexSchema = z.object({
+  values: z.array(valueSchema).default([]),
+  implies: z.object({ field: z.string(), value: text, over: textList }).optional(),
+  fallback: z.object({ value: text, unless: textList }).optional(),
+});
+
+const slotsSchema = z.object({
+  negation: z
+    .object({ window: z.number().int().min(0).default(4), negators: textList, ignore: textList })
+    .default({ window: 4, negators: [], ignore: [] }),
+  fields: z.record(z.string(), fieldLexSchema).default({}),
+});
+export type SlotsData = z.output<typeof slotsSchema>;
+
+export function slotsFile(paths: DataPaths = {}): string {
+  return join(resolvePaths(paths).nluDataDir, 'slots.yaml');
+}
+
+export function loadSlotsData(paths: DataPaths = {}): SlotsData {
+  return readDataFile(slotsFile(paths), slotsSchema);
+}
+
+interface Pattern {
+  text: string;
+  value: string;
+  weak: boolean;
+  cased: boolean;
+  latin: boolean;
+}
+
+interface FieldLexicon {
+  key: string;
+  patterns: Pattern[];
+  negatedOf: Map<string, string>;
+  implies?: { field: string; value: string; over: Set<string> };
+  fallback?: { value: string; unless: string[] };
+}
+
+export interface SlotLexicon {
+  fields: Map<string, FieldLexicon>;
+  negators: string[];
+  negationIgnore: string[];
+  window: number;
+}
+
+const prep = (s: string): string => basicClean(s).toLowerCase();
+const hasLatin = (s: string): boolean => /[a-z0-9]/i.test(s);
+const isWordChar = (ch: string | undefined): boolean => ch !== undefined && /[a-z0-9]/i.test(ch);
+
+/**
+ * Compile the lexicon. With a catalogue, it is checked against it (every lexicon value of a
+ * field with options must be one of them) and every option string becomes a pattern of itself,
+ * so an 'ask' field without a lexicon entry still matches its canonical options.
+ */
+export function compileSlotLexicon(data: SlotsData, catalogue: CatalogueService[] = [], file = 'slots.yaml'): SlotLexicon {
+  const fields = new Map<string, FieldLexicon>();
+  const optionsOf = new Map<string, Set<string>>();
+  for (const svc of catalogue) {
+    for (const f of svc.fields) {
+      if (f.source !== 'ask' || !f.options) continue;
+      const set = optionsOf.get(f.key) ?? new Set<string>();
+      for (const o of f.options) set.add(o);
+      optionsOf.set(f.key, set);
+    }
+  }
+  const keys = new Set([...Object.keys(data.fields), ...optionsOf.keys()]);
+  for (const key of keys) {
+    const lex = data.fields[key];
+    const options = optionsOf.get(key);
+    const patterns: Pattern[] = [];
+    const negatedOf = new Map<string, string>();
+    const push = (p: string, value: string, weak: boolean, cased: boolean): void => {
+      const t = cased ? basicClean(p) : prep(p);
+      if (t) patterns.push({ text: t, value, weak, cased, latin: hasLatin(t) });
+    };
+    for (const v of lex?.values ?? []) {
+      for (const candidate of [v.value, v.negated]) {
+        if (candidate !== undefined && options && !options.has(candidate)) {
+          throw new Error(
+            `NLU data file ${file} is invalid: field '${key}' value '${candidate}' is not an option of the catalogue (${[...options].join(' / ')})`,
+          );
+        }
+      }
+      for (const p of v.patterns) push(p, v.value, false, false);
+      for (const p of v.weak) push(p, v.value, true, false);
+      for (const p of v.cased) push(p, v.value, false, true);
+      if (v.negated) negatedOf.set(v.value, v.negated);
+    }
+    for (const o of options ?? []) push(o, o, false, false);
+    patterns.sort((a, b) => b.text.length - a.text.length);
+    const entry: FieldLexicon = { key, patterns, negatedOf };
+    if (lex?.implies) entry.implies = { field: lex.implies.field, value: lex.implies.value, over: new Set(lex.implies.over) };
+    if (lex?.fallback) entry.fallback = { value: lex.fallback.value, unless: lex.fallback.unless.map(prep) };
+    fields.set(key, entry);
+  }
+  return {
+    fields,
+    negators: data.negation.negators.map(prep).sort((a, b) => b.length - a.length),
+    negationIgnore: data.negation.ignore.map(prep),
+    window: data.negation.window,
+  };
+}
+
+export interface SlotRequest {
+  /** Normalised (case-folded) text; spans already attributed to a service name may be masked. */
+  text: string;
+  /** The same text before case folding (same length), for case-sensitive patterns. */
+  cased?: string;
+  /** The 'ask' fields of the service in question. */
+  fields: CatalogueField[];
+  /** The field key the agent is awaiting, if any. */
+  awaiting?: string | null;
+  /** Whether the awaited field's fallback value may be used (the utterance is an answer). */
+  allowFallback?: boolean;
+}
+
+interface Hit {
+  start: number;
+  end: number;
+  value: string;
+}
+
+function findAll(haystack: string, p: Pattern, out: Hit[]): void {
+  let from = 0;
+  for (;;) {
+    const i = haystack.indexOf(p.text, from);
+    if (i < 0) return;
+    from = i + 1;
+    if (p.latin) {
+      const before = haystack[i - 1];
+      const after = haystack[i + p.text.length];
+      if ((isWordChar(p.text[0]) && isWordChar(before)) || (isWordChar(p.text[p.text.length - 1]) && isWordChar(after))) continue;
+    }
+    out.push({ start: i, end: i + p.text.length, value: p.value });
+  }
+}
+
+/** Is the phrase starting at `start` negated within its clause? */
+function isNegated(lex: SlotLexicon, s: string, start: number, taken: Hit[]): boolean {
+  const clauseStart = Math.max(s.lastIndexOf(',', start - 1), s.lastIndexOf('?', start - 1)) + 1;
+  const from = Math.max(clauseStart, start - lex.window - 3);
+  // A negator inside an accepted phrase of the same field ("没备案") negates nothing after it.
+  const chars = s.slice(from, start).split('');
+  for (const h of taken) {
+    for (let i = Math.max(h.start, from); i < Math.min(h.end, start); i++) chars[i - from] = ' ';
+  }
+  let prefix = chars.join('');
+  for (const ig of lex.negationIgnore) prefix = prefix.split(ig).join(' '.repeat(ig.length));
+  for (const n of lex.negators) {
+    let idx = prefix.lastIndexOf(n);
+    while (idx >= 0) {
+      const distance = prefix.length - (idx + n.length);
+      const latinBoundaryOk = !hasLatin(n) || (!isWordChar(prefix[idx - 1]) && !isWordChar(prefix[idx + n.length]));
+      if (distance <= lex.window && latinBoundaryOk) return true;
+      idx = idx > 0 ? prefix.lastIndexOf(n, idx - 1) : -1;
+    }
+  }
+  return false;
+}
+
+/** Extract canonical values for the given 'ask' fields. */
+export function extractSlots(lex: SlotLexicon, req: SlotRequest): Record<string, string> {
+  const slots: Record<string, string> = {};
+  const s = req.text;
+  const cased = req.cased !== undefined && req.cased.length === s.length ? req.cased : undefined;
+  const wanted = new Set(req.fields.map((f) => f.key));
+
+  for (const field of req.fields) {
+    const fl = lex.fields.get(field.key);
+    if (!fl) continue;
+    const awaited = req.awaiting === field.key;
+    const hits: Hit[] = [];
+    for (const p of fl.patterns) {
+      if (p.weak && !awaited) continue;
+      if (p.cased) {
+        if (cased) findAll(cased, p, hits);
+      } else findAll(s, p, hits);
+    }
+    // Longest match first, then leftmost; no overlaps.
+    hits.sort((a, b) => b.end - b.start - (a.end - a.start) || a.start - b.start);
+    const taken: Hit[] = [];
+    for (const h of hits) {
+      if (taken.some((t) => h.start < t.end && t.start < h.end)) continue;
+      taken.push(h);
+    }
+    taken.sort((a, b) => a.start - b.start);
+    let chosen: string | undefined;
+    for (const h of taken) {
+      if (isNegated(lex, s, h.start, taken)) {
+        const mapped = fl.negatedOf.get(h.value);
+        if (mapped !== undefined) chosen = mapped;
+      } else chosen = h.value;
+    }
+    if (chosen === undefined && awaited && req.allowFallback && fl.fallback) {
+      const unknown = fl.fallback.unless.some((u) => s.includes(u));
+      if (!unknown && s.replace(/[§, ]/g, '').length > 0) chosen = fl.fallback.value;
+    }
+    if (chosen !== undefined) slots[field.key] = chosen;
+  }
+
+  // Implications (destination -> purpose 出国(境)), only towards fields of this service.
+  for (const key of Object.keys(slots)) {
+    const imp = lex.fields.get(key)?.implies;
+    if (!imp || !wanted.has(imp.field)) continue;
+    const current = slots[imp.field];
+    if (current === undefined || imp.over.has(current)) slots[imp.field] = imp.value;
+  }
+  return slots;
+}
+
+/** Convenience: the 'ask' fields of a catalogue service. */
+export function askFieldsOf(service: CatalogueService | undefined): CatalogueField[] {
+  return service ? service.fields.filter((f) => f.source === 'ask') : [];
+}

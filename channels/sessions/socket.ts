@@ -1,0 +1,264 @@
+import websocket from '@fastify/websocket';
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import { z } from 'zod';
+import { AppError } from '../../core/errors.js';
+import type { Principal } from '../../tools/identity/principal.js';
+import type { LiveFrame, LiveHub } from '../live/hub.js';
+import { asrErrors } from '../voice/asr.js';
+import type { VoicePipeline } from '../voice/pipeline.js';
+import type { SessionRoutesOptions } from './plugin.js';
+import { parseMessageText } from './plugin.js';
+
+/**
+ * Optional capabilities of the session socket (all additive: a client that sends only
+ * `message`/`ping` frames sees exactly `ready`, `state`, `turn`, `pong` and `error`).
+ */
+export interface SessionSocketExtras {
+  /** Voice input (`audio` frames, binary frames) and spoken replies (`speak: true`). */
+  voice?: VoicePipeline;
+  /** Live delivery of staff replies and application decisions; avatar relay between sockets. */
+  live?: LiveHub;
+  /** Pause between streamed reply pieces, ms (default 25; 0 in tests that do not care). */
+  streamDelayMs?: number;
+}
+
+/** How a digital-human renderer should look: the one stream kiosks and renderers follow. */
+export type AvatarState = 'idle' | 'listening' | 'thinking' | 'speaking';
+
+const Flags = { stream: z.boolean().optional(), speak: z.boolean().optional() };
+const AudioHints = { format: z.string().max(16).optional(), sampleRate: z.number().int().optional(), channels: z.number().int().min(1).max(2).optional() };
+
+const ClientFrame = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('message'), text: z.string(), ...Flags }),
+  z.object({ type: z.literal('ping') }),
+  // A whole clip as base64 (WebM/Opus, Ogg, MP4, WAV, or raw 16-bit PCM with format 'pcm16').
+  z.object({ type: z.literal('audio'), data: z.string(), ...AudioHints, ...Flags }),
+  // A clip in binary frames: audio_start, binary chunks, audio_end (or audio_cancel).
+  z.object({ type: z.literal('audio_start'), ...AudioHints }),
+  z.object({ type: z.literal('audio_end'), ...Flags }),
+  z.object({ type: z.literal('audio_cancel') }),
+  // The page reports what it does (playing a reply, recording), relayed to renderers.
+  z.object({ type: z.literal('avatar'), state: z.enum(['idle', 'listening', 'speaking']) }),
+]);
+type ClientFrame = z.infer<typeof ClientFrame>;
+
+/** Largest frame accepted from a client (text frames; audio has its own limits). */
+const MAX_FRAME_BYTES = 64 * 1024;
+/** Largest WebSocket message at all: a 2 MB clip as base64 plus its JSON envelope. */
+const MAX_WS_PAYLOAD = 3 * 1024 * 1024;
+
+function sendError(socket: WebSocket, code: string, message: string): void {
+  socket.send(JSON.stringify({ type: 'error', error: { code, message } }));
+}
+
+/**
+ * `GET /api/sessions/:id/ws`: the same turns over a WebSocket. Browsers cannot set headers
+ * on a WebSocket, so the bearer token may come as `?token=`. The session must belong to the
+ * caller, exactly as over HTTP; otherwise the socket closes with 4404.
+ *
+ * Additive frames (see SessionSocketExtras): `{type:'message', text, stream:true}` streams the
+ * reply as `reply_start` / `reply_delta` before the `turn`; `speak:true` adds a `speech` frame
+ * (base64 WAV) after it; `audio` frames and binary frames carry voice (a `transcript` frame
+ * shows what was heard, then the turn follows as for text); `avatar` frames
+ * (`listening`/`thinking`/`speaking`/`idle`) go to every socket of the session; live frames
+ * (`staff_message`, `handoff`, `application`) arrive when staff act.
+ */
+export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOptions): void {
+  const extras: SessionSocketExtras = opts.socket ?? {};
+  void app.register(async (scope) => {
+    await scope.register(websocket, { options: { maxPayload: MAX_WS_PAYLOAD } });
+    scope.get('/api/sessions/:id/ws', { websocket: true }, async (socket, req) => {
+      const query = req.query as { token?: string };
+      if (!req.headers.authorization && typeof query.token === 'string') req.headers.authorization = `Bearer ${query.token}`;
+      let session;
+      let principal: Principal | null;
+      try {
+        principal = await opts.principalOf(req);
+        session = await opts.sessions.getOwned((req.params as { id: string }).id, principal);
+      } catch (err) {
+        const e = err instanceof AppError ? err : new AppError('not_found', 404, '未找到该会话。');
+        sendError(socket, e.code, e.message);
+        socket.close(e.status === 401 ? 4401 : 4404, e.code);
+        return;
+      }
+      if (session.endedAt) {
+        sendError(socket, 'session_ended', '该会话已结束，请重新开始。');
+        socket.close(4409, 'session_ended');
+        return;
+      }
+      const sessionId = session.id;
+      const citizenId = session.citizenId;
+      const send = (frame: LiveFrame | Record<string, unknown>) => {
+        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
+      };
+      const avatar = (state: AvatarState, extra: Record<string, unknown> = {}) => {
+        const frame = { type: 'avatar', state, ...extra };
+        send(frame);
+        extras.live?.broadcast(sessionId, frame, send);
+      };
+      const unsubscribe = extras.live?.subscribe({ sessionId, citizenId, send });
+      socket.on('close', () => unsubscribe?.());
+
+      // Binary audio being received between audio_start and audio_end.
+      let pending: { hints: AudioHints; chunks: Buffer[]; bytes: number; tooLarge: boolean } | null = null;
+
+      /** One citizen utterance (typed or transcribed) through the agent, with the optional extras. */
+      const runText = async (rawText: string, flags: { stream?: boolean | undefined; speak?: boolean | undefined }) => {
+        const text = parseMessageText({ text: rawText });
+        const current = await opts.sessions.getOwned(sessionId, principal);
+        if (current.endedAt) throw new AppError('session_ended', 409, '该会话已结束，请重新开始。');
+        socket.send(JSON.stringify({ type: 'state', state: 'thinking' }));
+        avatar('thinking');
+        let turn;
+        try {
+          turn = await opts.agent.runTurn(sessionId, citizenId, text);
+        } catch (err) {
+          avatar('idle');
+          throw err;
+        }
+        await opts.sessions.touch(sessionId);
+        if (flags.stream) await streamReply(send, turn.reply, extras.streamDelayMs ?? 25);
+        send({ type: 'turn', turn });
+        if (flags.speak) await speakReply(turn.reply);
+        else avatar('idle');
+      };
+
+      const speakReply = async (reply: string) => {
+        if (!extras.voice?.tts) return avatar('idle');
+        try {
+          const speech = await extras.voice.speak(reply);
+          avatar('speaking', { durationSec: speech.durationSec });
+          send({ type: 'speech', mime: speech.mime, durationSec: speech.durationSec, data: speech.audio.toString('base64') });
+        } catch (err) {
+          req.log.warn({ err }, 'tts failed');
+          avatar('idle');
+          send({ type: 'speech_unavailable', message: err instanceof AppError ? err.message : '语音播报暂不可用，请看屏幕上的文字。' });
+        }
+      };
+
+      const runAudio = async (data: Buffer, hints: AudioHints, flags: { stream?: boolean | undefined; speak?: boolean | undefined }) => {
+        if (!extras.voice?.asr) throw asrErrors.unavailable();
+        send({ type: 'state', state: 'transcribing' });
+        avatar('thinking');
+        let text: string;
+        try {
+          text = await extras.voice.transcribe(data, cleanHints(hints));
+        } catch (err) {
+          avatar('idle');
+          throw err;
+        }
+        send({ type: 'transcript', text });
+        await runText(text, flags);
+      };
+
+      const handle = async (raw: Buffer, isBinary: boolean) => {
+        if (isBinary) {
+          if (!extras.voice) return sendError(socket, 'bad_frame', '请发送文字消息。');
+          if (pending) {
+            pending.bytes += raw.length;
+            if (pending.bytes > extras.voice.limits.maxBytes) pending.tooLarge = true;
+            else pending.chunks.push(Buffer.from(raw));
+            return;
+          }
+          return runAudio(Buffer.from(raw), {}, {});
+        }
+        let frame: ClientFrame;
+        try {
+          frame = ClientFrame.parse(JSON.parse(raw.toString('utf8')));
+        } catch {
+          return sendError(socket, 'bad_frame', '消息格式不正确：需要 {"type":"message","text":"..."}。');
+        }
+        if (frame.type !== 'audio' && raw.length > MAX_FRAME_BYTES) {
+          return sendError(socket, 'frame_too_large', '消息太大了，请精简后再发。');
+        }
+        switch (frame.type) {
+          case 'ping':
+            return socket.send(JSON.stringify({ type: 'pong' }));
+          case 'message':
+            return runText(frame.text, frame);
+          case 'audio': {
+            if (!extras.voice?.asr) throw asrErrors.unavailable();
+            const maxB64 = Math.ceil((extras.voice.limits.maxBytes * 4) / 3) + 4;
+            if (frame.data.length > maxB64) throw tooLarge(extras.voice);
+            if (!/^[A-Za-z0-9+/=\r\n]*$/.test(frame.data)) throw new AppError('bad_audio', 400, '录音数据不正确（需要 base64），请重新录音。');
+            return runAudio(Buffer.from(frame.data, 'base64'), frame, frame);
+          }
+          case 'audio_start':
+            if (!extras.voice?.asr) throw asrErrors.unavailable();
+            pending = { hints: frame, chunks: [], bytes: 0, tooLarge: false };
+            return avatar('listening');
+          case 'audio_cancel':
+            pending = null;
+            return avatar('idle');
+          case 'audio_end': {
+            const clip = pending;
+            pending = null;
+            if (!clip) throw new AppError('bad_frame', 400, '没有正在进行的录音。');
+            if (!extras.voice) throw asrErrors.unavailable();
+            if (clip.tooLarge) {
+              avatar('idle');
+              throw tooLarge(extras.voice);
+            }
+            return runAudio(Buffer.concat(clip.chunks), clip.hints, frame);
+          }
+          case 'avatar':
+            return extras.live ? extras.live.broadcast(sessionId, { type: 'avatar', state: frame.state }, send) : undefined;
+        }
+      };
+
+      socket.send(JSON.stringify({ type: 'ready', sessionId }));
+      socket.on('message', (raw: Buffer, isBinary: boolean) => {
+        void handle(raw, isBinary).catch((err: unknown) => {
+          if (err instanceof AppError) return sendError(socket, err.code, err.message);
+          req.log.error({ err }, 'websocket turn failed');
+          sendError(socket, 'internal', '系统繁忙，请稍后再试。');
+        });
+      });
+    });
+  });
+}
+
+interface AudioHints {
+  format?: string | undefined;
+  sampleRate?: number | undefined;
+  channels?: number | undefined;
+}
+
+function cleanHints(h: AudioHints): { format?: string; sampleRate?: number; channels?: number } {
+  return {
+    ...(h.format !== undefined ? { format: h.format } : {}),
+    ...(h.sampleRate !== undefined ? { sampleRate: h.sampleRate } : {}),
+    ...(h.channels !== undefined ? { channels: h.channels } : {}),
+  };
+}
+
+function tooLarge(voice: VoicePipeline): AppError {
+  return new AppError('audio_too_large', 413, `录音太大了（最多 ${Math.round(voice.limits.maxBytes / 1024 / 1024)} MB），请说短一点再试。`);
+}
+
+/** Sends the reply in small pieces (by phrase, at most a few characters each) before the turn. */
+async function streamReply(send: (f: Record<string, unknown>) => void, reply: string, delayMs: number): Promise<void> {
+  const pieces = splitForStreaming(reply);
+  const pause = pieces.length > 0 ? Math.min(delayMs, 1500 / pieces.length) : 0;
+  send({ type: 'reply_start' });
+  for (const text of pieces) {
+    send({ type: 'reply_delta', text });
+    if (pause > 0) await new Promise((r) => setTimeout(r, pause));
+  }
+}
+
+export function splitForStreaming(text: string, size = 6): string[] {
+  const out: string[] = [];
+  const chars = [...text];
+  let cur = '';
+  for (const ch of chars) {
+    cur += ch;
+    if (/[，。！？；：、,.!?;:\n]/.test(ch) || [...cur].length >= size) {
+      out.push(cur);
+      cur = '';
+    }
+  }
+  if (cur) out.push(cur);
+  return out;
+}

@@ -1,0 +1,55 @@
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+
+/**
+ * Versioned SQL migrations. Each module keeps its own folder of `NNN_name.sql` files; they
+ * run in (module order, file name) order, each once, inside a transaction, recorded in
+ * `schema_migrations`. A second start on the same database applies nothing new.
+ */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const MIGRATION_DIRS = ['core/migrations', 'tools/migrations', 'knowledge/migrations', 'agent/migrations', 'channels/migrations'];
+
+export interface Migration { id: string; sql: string }
+
+export function listMigrations(root = ROOT): Migration[] {
+  const out: Migration[] = [];
+  for (const dir of MIGRATION_DIRS) {
+    const abs = join(root, dir);
+    if (!existsSync(abs)) continue;
+    for (const file of readdirSync(abs).filter((f) => /^\d{3}_.+\.sql$/.test(f)).sort()) {
+      out.push({ id: `${dir}/${file}`, sql: readFileSync(join(abs, file), 'utf8') });
+    }
+  }
+  return out;
+}
+
+export async function runMigrations(pool: pg.Pool): Promise<string[]> {
+  const client = await pool.connect();
+  const applied: string[] = [];
+  try {
+    // Serialise concurrent starters (two app replicas on one server database).
+    await client.query('SELECT pg_advisory_lock(7420113)');
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = new Set((await client.query<{ id: string }>('SELECT id FROM schema_migrations')).rows.map((r) => r.id));
+    for (const m of listMigrations()) {
+      if (done.has(m.id)) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO schema_migrations (id) VALUES ($1)', [m.id]);
+        await client.query('COMMIT');
+        applied.push(m.id);
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw new Error(`Migration ${m.id} failed: ${(err as Error).message}`);
+      }
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(7420113)').catch(() => undefined);
+    client.release();
+  }
+  return applied;
+}

@@ -1,0 +1,58 @@
+import type { AppServer } from '../channels/server.js';
+import { loadConfig, type Config } from '../core/config.js';
+import { createAppContext, type AppContext } from '../core/context.js';
+import { buildServer } from '../channels/server.js';
+import type { Turn } from '../agent/turn.js';
+
+/**
+ * A real app for tests: the production context and fastify server on an in-memory
+ * database, driven through the public HTTP API (fastify inject, or a real port).
+ */
+export interface TestApp {
+  ctx: AppContext;
+  app: AppServer;
+  login(citizenId: string): Promise<string>;
+  staffToken(): Promise<string>;
+  session(token: string | null, channel?: 'app' | 'kiosk'): Promise<string>;
+  say(sessionId: string, token: string | null, text: string): Promise<Turn>;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
+  const config = loadConfig({ ...process.env, NODE_ENV: 'test' }, { DATA_DIR: 'memory://', LOG_LEVEL: 'silent', ...overrides });
+  const ctx = await createAppContext(config);
+  const app = await buildServer(ctx);
+  await app.ready();
+  const auth = (token: string | null) => (token ? { authorization: `Bearer ${token}` } : {});
+  return {
+    ctx,
+    app,
+    async login(citizenId) {
+      const r = await app.inject({ method: 'POST', url: '/api/auth/sandbox-login', payload: { citizenId } });
+      if (r.statusCode !== 200) throw new Error(`login ${citizenId}: ${r.statusCode} ${r.body}`);
+      return r.json<{ token: string }>().token;
+    },
+    async staffToken() {
+      const r = await app.inject({
+        method: 'POST', url: '/api/auth/staff-login',
+        payload: { username: config.STAFF_USERNAME, password: config.STAFF_PASSWORD },
+      });
+      if (r.statusCode !== 200) throw new Error(`staff login: ${r.statusCode} ${r.body}`);
+      return r.json<{ token: string }>().token;
+    },
+    async session(token, channel = 'app') {
+      const r = await app.inject({ method: 'POST', url: '/api/sessions', headers: auth(token), payload: { channel } });
+      if (r.statusCode !== 201) throw new Error(`session: ${r.statusCode} ${r.body}`);
+      return r.json<{ sessionId: string }>().sessionId;
+    },
+    async say(sessionId, token, text) {
+      const r = await app.inject({ method: 'POST', url: `/api/sessions/${sessionId}/messages`, headers: auth(token), payload: { text } });
+      if (r.statusCode !== 200) throw new Error(`message "${text}": ${r.statusCode} ${r.body}`);
+      return r.json<Turn>();
+    },
+    async close() {
+      await app.close();
+      await ctx.close();
+    },
+  };
+}
