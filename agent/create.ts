@@ -3,6 +3,7 @@ import { answerQuestion } from '../knowledge/answer.js';
 import { createKnowledgeBase, type KnowledgeBase } from '../knowledge/kb.js';
 import { createMcpServer } from '../tools/mcp/server.js';
 import type { Answerer } from './context.js';
+import { createLlmPath } from './llm/path.js';
 import { McpToolsPool } from './mcp-pool.js';
 import { createLocalEngine } from './nlu/local-engine.js';
 import type { NluEngine } from './nlu/types.js';
@@ -34,12 +35,17 @@ export function knowledgeAnswerer(kb: KnowledgeBase): Answerer {
 /**
  * Composes the agent for an app context: the knowledge base (ingested if stale), the NLU
  * engine, and the citizen-bound MCP tools of this project's own server, in-process.
+ * With OPENAI_API_KEY the model understands (local engine as its fallback) and words the
+ * replies (templates as the fallback); without it everything is local.
  */
 export async function createAgent(ctx: AppContext, opts: { nlu?: NluEngine } = {}): Promise<Agent> {
   const kb = createKnowledgeBase(ctx.db.pool);
   const summary = await kb.ensureIngested();
   if (summary) ctx.log.info({ kb: summary }, 'knowledge base ingested');
-  const nlu = opts.nlu ?? createLocalEngine();
+  const local = opts.nlu ?? createLocalEngine();
+  const llm = ctx.config.OPENAI_API_KEY ? createLlmPath(ctx.config, { fallback: local, log: ctx.log }) : null;
+  const nlu = opts.nlu ?? llm?.engine ?? local;
+  ctx.log.info({ nlu: nlu.name, wording: llm ? 'llm' : 'templates', model: llm ? ctx.config.OPENAI_MODEL : undefined }, 'agent language path');
   const pool = new McpToolsPool((citizenId) =>
     createMcpServer(ctx.gov, { kind: 'citizen', citizenId, name: citizenId, via: 'sandbox' }, { log: ctx.log }),
   );
@@ -49,6 +55,7 @@ export async function createAgent(ctx: AppContext, opts: { nlu?: NluEngine } = {
     knowledge: knowledgeAnswerer(kb),
     toolsFor: (citizenId) => pool.forCitizen(citizenId),
     log: ctx.log,
+    ...(llm ? { phraser: llm.phraser, llmTurnTimeoutMs: llm.turnTimeoutMs } : {}),
   });
   return { runtime, kb, nlu, close: () => pool.close() };
 }

@@ -8,6 +8,7 @@ const Schema = z
   .object({
     status: z.record(z.string(), z.string()),
     confirm_words: z.array(z.string()),
+    submit_cues: z.array(z.string()),
   })
   .catchall(z.union([z.string(), z.array(z.string()), z.record(z.string(), z.string())]));
 
@@ -16,7 +17,7 @@ const parsed = Schema.safeParse(parse(readFileSync(PATH, 'utf8')));
 if (!parsed.success) throw new Error(`${PATH}: ${parsed.error.message}`);
 const data = parsed.data;
 
-export type ResponseKey = Exclude<keyof typeof data, 'status' | 'confirm_words'>;
+export type ResponseKey = Exclude<keyof typeof data, 'status' | 'confirm_words' | 'submit_cues'>;
 
 /** Renders a response template; unknown keys are a programming error. */
 export function say(key: string, vars: Record<string, string | number> = {}): string {
@@ -33,4 +34,10 @@ const confirmWords = new Set(data.confirm_words.map((w) => w.toLowerCase()));
 /** Plain affirmations ("确认", "立即办理") when the NLU gave no dialogue act. */
 export function isPlainConfirmation(normalized: string): boolean {
   return confirmWords.has(normalized.replace(/[\s。！!，,.]/g, '').toLowerCase());
+}
+
+/** A longer message that also asks to go ahead ("其他都对，提交"). */
+export function asksToSubmit(normalized: string): boolean {
+  const text = normalized.toLowerCase();
+  return data.submit_cues.some((cue) => text.includes(cue));
 }

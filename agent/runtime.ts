@@ -4,6 +4,9 @@ import type { Logger } from 'pino';
 import { maskSensitiveText } from '../core/mask.js';
 import type { AgentContext, AgentTools, Answerer } from './context.js';
 import { buildAgentGraph, type AgentGraph } from './graph.js';
+import type { ReplyPhraser } from './llm/phraser.js';
+import { withTurnBudget } from './llm/turn-budget.js';
+import type { LlmRunContext } from './llm/wording.js';
 import type { NluEngine } from './nlu/types.js';
 import type { State, TurnRecord } from './state.js';
 import type { Turn } from './turn.js';
@@ -15,6 +18,19 @@ export interface AgentRuntimeOptions {
   /** The citizen-bound tools (an MCP client of the project's own server). */
   toolsFor: (citizenId: string) => Promise<AgentTools>;
   log?: Logger;
+  /** Rewords replies with a model (LLM path); without it the templates are said as they are. */
+  phraser?: ReplyPhraser;
+  /** Model time a whole turn may spend (understanding and wording together); unset: no turn budget. */
+  llmTurnTimeoutMs?: number;
+}
+
+export interface TurnOptions {
+  /**
+   * Receives the reply as it becomes final, in order, before runTurn resolves; the pieces
+   * concatenate to `turn.reply`. Only checked text is ever passed: a model's rewording is
+   * validated as a whole (guard.ts) before any of it is let out.
+   */
+  onDelta?: (text: string) => void;
 }
 
 export interface SessionView {
@@ -47,20 +63,30 @@ export class AgentRuntime {
   }
 
   /** One citizen message in, one Turn out. `citizenId` is the session owner, never taken from text. */
-  async runTurn(sessionId: string, citizenId: string | null, text: string): Promise<Turn> {
+  async runTurn(sessionId: string, citizenId: string | null, text: string, turnOpts: TurnOptions = {}): Promise<Turn> {
     return this.serialised(sessionId, async () => {
-      const context: AgentContext = {
+      const context: AgentContext & LlmRunContext = {
         citizenId,
         tools: citizenId ? await this.opts.toolsFor(citizenId) : null,
         nlu: this.opts.nlu,
         knowledge: this.opts.knowledge,
         ...(this.opts.log ? { log: this.opts.log } : {}),
+        ...(this.opts.phraser ? { phraser: this.opts.phraser } : {}),
       };
-      const result = (await this.graph.invoke(
+      const run = async () => (await this.graph.invoke(
         { input: maskSensitiveText(text), out: null },
         { configurable: { thread_id: sessionId }, context: context as unknown as Record<string, never>, durability: 'exit' },
       )) as State;
+      const budget = this.opts.llmTurnTimeoutMs;
+      const result = budget ? await withTurnBudget(budget, run) : await run();
       if (!result.out) throw new Error('Graph finished without a reply');
+      if (turnOpts.onDelta) {
+        try {
+          turnOpts.onDelta(result.out.reply);
+        } catch (err) {
+          this.opts.log?.warn({ err }, 'onDelta failed');
+        }
+      }
       return result.out;
     });
   }

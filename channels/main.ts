@@ -25,8 +25,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  await app.listen({ port: config.PORT, host: config.HOST });
-  ctx.log.info({ docs: `http://${config.HOST}:${config.PORT}/docs` }, '小申智能办 ready');
+  const address = await app.listen({ port: config.PORT, host: config.HOST });
+  ctx.log.info({ address, docs: `${address}/docs`, mcp: `${address}/mcp` }, '小申智能办 ready');
 }
 
 main().catch((err: unknown) => {

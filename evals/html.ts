@@ -109,7 +109,7 @@ function confusionMatrix(r: Report): string {
     const other = pairs.filter((p) => p.expected === exp && !inTop.has(p.predicted)).reduce((a, p) => a + p.count, 0);
     return `<tr><th class="rowh"><code>${esc(exp)}</code> <span class="muted">${esc(r.service_names[exp] ?? '')}</span></th>${cells}${cell(other, false)}</tr>`;
   }).join('');
-  return `<div class="scroll"><table class="matrix"><caption>行 = 期望事项 expected，列 = 预测事项 predicted（对角线 = 正确数 correct）</caption>`
+  return `<p class="muted">行 = 期望事项 expected，列 = 预测事项 predicted（对角线 = 正确数 correct）</p><div class="scroll"><table class="matrix">`
     + `<thead><tr><th></th>${head}<th class="vert"><span>其他 other</span></th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 

@@ -48,15 +48,15 @@ export interface AnswerOptions {
  * knowledge/answer.test.ts). Evidence = cosine similarity + keyword coverage (the share of
  * the question's IDF mass found in the chunk). A question that names the service (its name
  * or an alias, or a distinctive part of one) needs less evidence; so does a question asked
- * within a known service that points at a section ("要多久").
+ * within a known service, and one that asks for a section there ("要多久") needs none.
  */
 export const RELEVANCE = {
   /** similarity + coverage needed on its own (out-of-scope dev questions reach 0.53). */
   minEvidence: 0.65,
   /** ... when the question names the service (in-scope dev questions go down to 0.15). */
   minEvidenceNamed: 0.12,
-  /** ... when the service is given and a section cue matches that section. */
-  minEvidenceCued: 0.08,
+  /** An FAQ pair beats the section a cue word asks for only with this much coverage. */
+  strongFaqCoverage: 0.6,
   /** A shared substring counts as naming the service from this many characters. */
   minNameChars: 2,
   /** A substring found in the names of this many services or more is generic (申请, 登记). */
@@ -81,22 +81,32 @@ export function pickService(hits: SearchHit[]): string | undefined {
 }
 
 /**
- * Length of the longest distinctive piece of the service's names that the question contains:
- * a Han substring of at least `minNameChars` characters that is not part of the names of
- * `genericServices` or more services, or a whole latin word of 3+ letters.
+ * How strongly the question names the service: the length of the longest whole name or
+ * alias it contains (any alias, the colloquial ones of phrasings.yaml included), or of the
+ * longest distinctive piece of a curated name (the catalogue's name and aliases): a Han
+ * substring of at least `minNameChars` characters that is not part of the curated names of
+ * `genericServices` or more services (申请, 登记), or a whole latin word of 3+ letters.
+ * 0 when the question does not name it.
  */
-export function nameMention(question: string, serviceId: string, allNames: Map<string, string[]>): number {
+export function nameMention(
+  question: string,
+  serviceId: string,
+  names: { curated: Map<string, string[]>; all: Map<string, string[]> },
+): number {
   const q = normalizeText(question);
-  const own = (allNames.get(serviceId) ?? []).map(normalizeText);
-  const all = [...allNames.values()].map((ns) => ns.map(normalizeText));
   let best = 0;
+  for (const n of (names.all.get(serviceId) ?? []).map(normalizeText)) {
+    if (n.length >= RELEVANCE.minNameChars && n.length > best && q.includes(n)) best = n.length;
+  }
+  const own = (names.curated.get(serviceId) ?? names.all.get(serviceId) ?? []).map(normalizeText);
+  const every = [...names.curated.values()].map((ns) => ns.map(normalizeText));
   const chars = Array.from(q);
   for (let i = 0; i < chars.length; i++) {
     if (!isHan(chars[i]!)) continue;
     for (let j = i + Math.max(RELEVANCE.minNameChars, best + 1); j <= chars.length; j++) {
       const sub = chars.slice(i, j).join('');
       if (!isHan(chars[j - 1]!) || !own.some((n) => n.includes(sub))) break;
-      const spread = all.filter((ns) => ns.some((n) => n.includes(sub))).length;
+      const spread = every.filter((ns) => ns.some((n) => n.includes(sub))).length;
       if (spread < RELEVANCE.genericServices) best = j - i;
     }
   }
@@ -117,13 +127,13 @@ export function evidence(hit: SearchHit): number {
  */
 export function isRelevant(
   best: number,
-  chosen: SearchHit,
-  opts: { named: boolean; serviceGiven: boolean; relevance?: Partial<typeof RELEVANCE> },
+  opts: { named: boolean; serviceGiven: boolean; cued: boolean; relevance?: Partial<typeof RELEVANCE> },
 ): boolean {
   const r = { ...RELEVANCE, ...opts.relevance };
   if (best >= r.minEvidence) return true;
-  if (opts.named && best >= r.minEvidenceNamed) return true;
-  return opts.serviceGiven && chosen.cueSections.includes(chosen.section) && best >= r.minEvidenceCued;
+  // Within a known service, a question that asks for a section ("在哪里办") is about it.
+  if (opts.serviceGiven && opts.cued) return true;
+  return (opts.named || opts.serviceGiven) && best >= r.minEvidenceNamed;
 }
 
 export async function answerQuestion(
@@ -138,36 +148,48 @@ export async function answerQuestion(
   const best = ofService[0];
   if (!best) return { ...NOT_FOUND, confidence: { similarity: 0, coverage: 0 } };
   const strongest = ofService.reduce((a, h) => (evidence(h) > evidence(a) ? h : a), best);
-  const named = nameMention(question, best.serviceId, await kb.serviceNames()) > 0;
+  const curated = new Map(kb.catalogue.map((c) => [c.id, [c.name, ...c.aliases]]));
+  const named = nameMention(question, best.serviceId, { curated, all: await kb.serviceNames() }) > 0;
   const confidence: Answer['confidence'] = {
     similarity: round(strongest.similarity),
     coverage: round(strongest.coverage),
     named,
   };
-  const relevant = isRelevant(evidence(strongest), best, {
+  const relevant = isRelevant(evidence(strongest), {
     named,
     serviceGiven: Boolean(opts.serviceId),
+    cued: best.cueSections.length > 0,
     relevance: opts.relevance,
   });
   if (!relevant) return { ...NOT_FOUND, confidence };
 
+  // The section a cue word asks for ("多久" -> 办理时限) wins over another top hit, unless
+  // that hit is an FAQ pair matching the question closely.
+  const r = { ...RELEVANCE, ...opts.relevance };
+  let chosen: ChunkRecord = best;
+  const cues = best.cueSections;
+  if (cues.length && !cues.includes(best.section) && !(best.section === FAQ_SECTION && best.coverage >= r.strongFaqCoverage)) {
+    const cued = ofService.find((h) => cues.includes(h.section)) ?? (await kb.sectionChunks(best.serviceId, cues[0]!))[0];
+    if (cued) chosen = cued;
+  }
+
   let body: string;
   let lead: string;
   let used: ChunkRecord[];
-  if (best.section === FAQ_SECTION) {
-    const a = best.text.replace(/^问[：:][^\n]*\n/, '').replace(/^答[：:]\s*/, '');
-    lead = `关于${best.serviceName}，“${best.title}”`;
+  if (chosen.section === FAQ_SECTION) {
+    const a = chosen.text.replace(/^问[：:][^\n]*\n/, '').replace(/^答[：:]\s*/, '');
+    lead = `关于${chosen.serviceName}，“${chosen.title}”`;
     body = trim(a, maxChars);
-    used = [best];
+    used = [chosen];
   } else {
-    const pieces = await kb.sectionChunks(best.serviceId, best.section);
+    const pieces = await kb.sectionChunks(chosen.serviceId, chosen.section);
     const whole = pieces.map((p) => p.text).join('\n');
     if (whole.length <= maxChars || pieces.length <= 1) {
       body = trim(whole, maxChars);
-      used = pieces.length ? pieces : [best];
+      used = pieces.length ? pieces : [chosen];
     } else {
       // Long section: start at the piece that matched, add following pieces while they fit.
-      const from = Math.max(0, pieces.findIndex((p) => p.chunkId === best.chunkId));
+      const from = Math.max(0, pieces.findIndex((p) => p.chunkId === chosen.chunkId));
       used = [];
       let text = '';
       for (const p of pieces.slice(from)) {
@@ -175,16 +197,17 @@ export async function answerQuestion(
         text = text ? `${text}\n${p.text}` : p.text;
         used.push(p);
       }
-      body = trim(text, maxChars) + (from + used.length < pieces.length || from > 0 ? '\n……' : '');
+      body = trim(text, maxChars);
+      if ((from + used.length < pieces.length || from > 0) && !body.endsWith('……')) body += '\n……';
     }
-    lead = `关于${best.serviceName}的${best.section}`;
+    lead = `关于${chosen.serviceName}的${chosen.section}`;
   }
-  const service = kb.catalogue.find((s) => s.id === best.serviceId);
+  const service = kb.catalogue.find((s) => s.id === chosen.serviceId);
   return {
     found: true,
-    serviceId: best.serviceId,
-    serviceName: best.serviceName,
-    section: best.section,
+    serviceId: chosen.serviceId,
+    serviceName: chosen.serviceName,
+    section: chosen.section,
     answer: `${lead}：\n${body}`,
     citations: used.map((u) => ({
       service: u.serviceId,

@@ -5,7 +5,7 @@ import { chunkGuide, embeddingText, type Chunk } from './chunk.js';
 import { HashedNgramEmbedder, NGRAM_DIM, NGRAM_VERSION, type Embedder, type NgramModelState } from './embeddings.js';
 import { GUIDES_DIR, loadGuides, type GuideIssue, type SectionName } from './guides.js';
 import {
-  buildTsvector,
+  buildPostings,
   CANDIDATES,
   ensureVectorIndex,
   fuse,
@@ -18,7 +18,7 @@ import {
   type SearchOptions,
   type SectionCues,
 } from './search.js';
-import { toSimplified } from './text.js';
+import { keywordTokens, normalizeText, toSimplified } from './text.js';
 
 export interface IngestProgress {
   phase: 'embed' | 'write';
@@ -276,6 +276,7 @@ export function createKnowledgeBase(pool: pg.Pool, fixedEmbedder?: Embedder, opt
             [embedder.id, embedder.dim, JSON.stringify(embedder.state)],
           );
         }
+        if (written || toDelete.length) await refreshStats(client);
         await ensureVectorIndex(client, embedder.dim);
         await client.query('COMMIT');
       } catch (err) {
@@ -283,6 +284,7 @@ export function createKnowledgeBase(pool: pg.Pool, fixedEmbedder?: Embedder, opt
         throw err;
       }
       names = undefined;
+      if (written || toDelete.length) await client.query('ANALYZE kb_chunks, kb_postings');
       if (!fixedEmbedder && embedder instanceof HashedNgramEmbedder) {
         local = embedder;
         localLoaded = true;
@@ -336,11 +338,13 @@ export function createKnowledgeBase(pool: pg.Pool, fixedEmbedder?: Embedder, opt
   async function search(query: string, opts: SearchOptions = {}): Promise<SearchHit[]> {
     const k = Math.max(1, Math.min(opts.k ?? 5, 100));
     const q = toSimplified(query).trim();
-    if (!q) return [];
+    // Nothing to match on (only punctuation or spaces): no results rather than noise.
+    if (!keywordTokens(normalizeText(q)).length) return [];
     const cueSections = matchSectionCues(q, cues);
     let embedder = await currentEmbedder();
     let vector: Awaited<ReturnType<typeof vectorSearch>> = [];
     let qv: number[] | undefined;
+    const keywordP = keywordSearch(pool, q, { serviceId: opts.serviceId, limit: CANDIDATES });
     if (embedder) {
       try {
         [qv] = await embedder.embed([q]);
@@ -360,7 +364,7 @@ export function createKnowledgeBase(pool: pg.Pool, fixedEmbedder?: Embedder, opt
         qv = undefined;
       }
     }
-    const keyword = await keywordSearch(pool, q, { serviceId: opts.serviceId, limit: CANDIDATES });
+    const keyword = await keywordP;
     const fused = fuse({ vector, keyword, cueSections, cueBoost: cues.boost }).slice(0, k);
     if (!fused.length) return [];
     const ids = fused.map((f) => f.id);
@@ -455,8 +459,9 @@ async function loadEmbeddingTexts(db: pg.PoolClient, ids: string[]): Promise<{ i
 }
 
 /**
- * Upserts chunk rows (content, keyword index, vector) in one statement. Either `vector`
+ * Upserts chunk rows (content, vector) and their keyword postings. Either `vector`
  * (computed now) or `literal` (the stored vector, kept) must be given for each row.
+ * Call `refreshStats` once the batch of writes is done.
  */
 export async function writeChunks(
   db: pg.PoolClient | pg.Pool,
@@ -465,30 +470,52 @@ export async function writeChunks(
   sourceRoot: string,
 ): Promise<number> {
   if (!rows.length) return 0;
-  const cols: unknown[][] = Array.from({ length: 14 }, () => []);
+  const cols: unknown[][] = Array.from({ length: 13 }, () => []);
+  const post: [string[], string[], string[], number[], number[]] = [[], [], [], [], []];
   for (const { chunk: c, vector, literal } of rows) {
     const vec = vector ? vectorLiteral(vector) : literal;
     if (!vec) throw new Error(`no vector for chunk ${c.id}`);
-    const { tsv, length } = buildTsvector({ names: [c.serviceName, ...c.aliases].join(' '), title: c.title, text: c.text });
-    const values = [c.id, c.serviceId, c.serviceName, JSON.stringify(c.aliases), c.section, c.title, c.text, c.ord, sourceRoot, c.file, c.hash, vec, tsv, length];
+    const { terms, length } = buildPostings({ names: [c.serviceName, ...c.aliases].join(' '), title: c.title, text: c.text });
+    const values = [c.id, c.serviceId, c.serviceName, JSON.stringify(c.aliases), c.section, c.title, c.text, c.ord, sourceRoot, c.file, c.hash, vec, length];
     values.forEach((v, i) => cols[i]!.push(v));
+    for (const [term, tf] of terms) {
+      post[0].push(term);
+      post[1].push(c.id);
+      post[2].push(c.serviceId);
+      post[3].push(tf);
+      post[4].push(length);
+    }
   }
   const r = await db.query(
     `INSERT INTO kb_chunks (id, service_id, service_name, aliases, section, title, text, ord, source_root, source_file,
-                            content_hash, embedding_model, embedding_dim, embedding, tsv, tok_len, updated_at)
+                            content_hash, embedding_model, embedding_dim, embedding, tok_len, updated_at)
      SELECT u.id, u.service_id, u.service_name, ARRAY(SELECT jsonb_array_elements_text(u.aliases::jsonb)), u.section, u.title,
-            u.text, u.ord, u.source_root, u.source_file, u.content_hash, $15, $16, u.embedding::vector, u.tsv::tsvector, u.tok_len
-       , now()
+            u.text, u.ord, u.source_root, u.source_file, u.content_hash, $14, $15, u.embedding::vector, u.tok_len, now()
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[],
-                   $10::text[], $11::text[], $12::text[], $13::text[], $14::real[])
-            AS u(id, service_id, service_name, aliases, section, title, text, ord, source_root, source_file, content_hash, embedding, tsv, tok_len)
+                   $10::text[], $11::text[], $12::text[], $13::real[])
+            AS u(id, service_id, service_name, aliases, section, title, text, ord, source_root, source_file, content_hash, embedding, tok_len)
      ON CONFLICT (id) DO UPDATE SET
        service_id = EXCLUDED.service_id, service_name = EXCLUDED.service_name, aliases = EXCLUDED.aliases,
        section = EXCLUDED.section, title = EXCLUDED.title, text = EXCLUDED.text, ord = EXCLUDED.ord,
        source_root = EXCLUDED.source_root, source_file = EXCLUDED.source_file, content_hash = EXCLUDED.content_hash,
        embedding_model = EXCLUDED.embedding_model, embedding_dim = EXCLUDED.embedding_dim, embedding = EXCLUDED.embedding,
-       tsv = EXCLUDED.tsv, tok_len = EXCLUDED.tok_len, updated_at = now()`,
+       tok_len = EXCLUDED.tok_len, updated_at = now()`,
     [...cols, embedder.id, embedder.dim],
   );
+  await db.query('DELETE FROM kb_postings WHERE chunk_id = ANY($1)', [cols[0]]);
+  await db.query(
+    `INSERT INTO kb_postings (term, chunk_id, service_id, tf, dl)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::real[], $5::real[])`,
+    post,
+  );
   return r.rowCount ?? rows.length;
+}
+
+/** Recomputes the corpus statistics BM25 needs (number of chunks, mean length). */
+export async function refreshStats(db: pg.PoolClient | pg.Pool): Promise<void> {
+  await db.query(
+    `INSERT INTO kb_stats (id, n, avgdl)
+     SELECT 1, count(*), coalesce(avg(tok_len), 1) FROM kb_chunks
+     ON CONFLICT (id) DO UPDATE SET n = EXCLUDED.n, avgdl = EXCLUDED.avgdl`,
+  );
 }

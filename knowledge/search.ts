@@ -84,37 +84,36 @@ export function matchSectionCues(question: string, cues: SectionCues): SectionNa
 }
 
 // ---------------------------------------------------------------------------------------
-// Keyword index: tsvector literals built from our own segmentation (no server-side parser
-// or locale involved), scored with BM25 in SQL.
+// Keyword index: postings of our own segmentation (Han bigrams, latin words; no server-side
+// parser or locale involved), scored with BM25 in SQL.
 
-const FIELD_WEIGHT = { A: 2, B: 1.5, D: 1 } as const;
-const MAX_POSITIONS = 200;
+/** Field weights for term frequency: names/aliases, title, text. */
+const FIELD_WEIGHT = { names: 2, title: 1.5, text: 1 } as const;
 
-/** Builds the tsvector literal for a chunk: A = names/aliases, B = title, D = text. */
-export function buildTsvector(fields: { names: string; title: string; text: string }): { tsv: string; length: number } {
-  const lexemes = new Map<string, string[]>();
-  let pos = 0;
+export interface Postings {
+  /** term -> field-weighted term frequency */
+  terms: Map<string, number>;
+  /** field-weighted token count */
+  length: number;
+}
+
+export function buildPostings(fields: { names: string; title: string; text: string }): Postings {
+  const terms = new Map<string, number>();
   let length = 0;
-  const add = (s: string, w: keyof typeof FIELD_WEIGHT) => {
-    for (const tok of keywordTokens(normalizeText(s))) {
-      pos = Math.min(pos + 1, 16383);
-      length += FIELD_WEIGHT[w];
-      const list = lexemes.get(tok) ?? [];
-      if (list.length < MAX_POSITIONS) list.push(w === 'D' ? String(pos) : `${pos}${w}`);
-      lexemes.set(tok, list);
+  for (const f of ['names', 'title', 'text'] as const) {
+    const w = FIELD_WEIGHT[f];
+    for (const tok of keywordTokens(normalizeText(fields[f]))) {
+      terms.set(tok, (terms.get(tok) ?? 0) + w);
+      length += w;
     }
-  };
-  add(fields.names, 'A');
-  add(fields.title, 'B');
-  add(fields.text, 'D');
-  const tsv = [...lexemes].map(([tok, ps]) => `'${tok}':${ps.join(',')}`).join(' ');
-  return { tsv, length: Math.max(length, 1) };
+  }
+  return { terms, length: Math.max(length, 1) };
 }
 
 const K1 = 1.2;
 const B = 0.75;
-/** At most this many distinct query tokens are scored (the rarest ones). */
-const MAX_QUERY_TERMS = 24;
+/** Terms in more than this share of chunks carry almost no weight and are not scored. */
+const MAX_DF_SHARE = 0.5;
 
 export interface KeywordRow {
   id: string;
@@ -138,53 +137,43 @@ export async function keywordSearch(
   const inWord = new Set(qt.filter((t) => t.inWord).map((t) => t.token));
   const tokens = [...new Set(qt.map((t) => t.token))];
   if (!tokens.length) return { rows: [], totalIdf: 0 };
-  // Document frequencies over the whole corpus (not the filtered part).
-  const dfRes = await db.query<{ t: string; df: string; n: string }>(
-    `SELECT t, (SELECT count(*) FROM kb_chunks c WHERE c.tsv @@ ('''' || t || '''')::tsquery) AS df,
-            (SELECT count(*) FROM kb_chunks) AS n
-       FROM unnest($1::text[]) AS t`,
+  const stats = await db.query<{ n: number | null; term: string | null; df: string | null }>(
+    `SELECT s.n, d.term, d.df
+       FROM (SELECT n FROM kb_stats WHERE id = 1) s
+       LEFT JOIN (SELECT term, count(*) AS df FROM kb_postings WHERE term = ANY($1) GROUP BY term) d ON true`,
     [tokens],
   );
-  const n = Number(dfRes.rows[0]?.n ?? 0);
+  const n = stats.rows[0]?.n ?? 0;
   if (!n) return { rows: [], totalIdf: 0 };
-  const idf = (df: number) => Math.log(1 + (n - df + 0.5) / (df + 0.5));
-  const weighted = dfRes.rows.map((r) => ({ t: r.t, df: Number(r.df), idf: idf(Number(r.df)) }));
-  // Coverage denominator: every token the guides know, and unknown tokens that are real
-  // words (机票); unknown tokens straddling a word boundary (保每) are segmentation noise.
-  const totalIdf = weighted.filter((w) => w.df > 0 || inWord.has(w.t)).reduce((s, w) => s + w.idf, 0);
-  const present = weighted
-    .filter((w) => w.df > 0)
-    .sort((a, b) => a.df - b.df)
-    .slice(0, MAX_QUERY_TERMS);
-  if (!present.length) return { rows: [], totalIdf };
-  const terms = present.map((w) => w.t);
-  const idfs = present.map((w) => w.idf);
-  const tsquery = terms.map((t) => `'${t}'`).join(' | ');
-  const params: unknown[] = [terms, idfs, tsquery, opts.limit];
+  const df = new Map(stats.rows.filter((r) => r.term !== null).map((r) => [r.term!, Number(r.df)]));
+  const idf = (d: number) => Math.log(1 + (n - d + 0.5) / (d + 0.5));
+  // Coverage denominator: the scored tokens the guides know, and unknown tokens that are
+  // real words (机票); unknown tokens straddling a word boundary (保每) are segmentation noise.
+  const scored = [...df].filter(([, d]) => d <= n * MAX_DF_SHARE);
+  const totalIdf =
+    scored.reduce((s, [, d]) => s + idf(d), 0) +
+    tokens.filter((t) => !df.has(t) && inWord.has(t)).reduce((s) => s + idf(0), 0);
+  if (!scored.length) return { rows: [], totalIdf };
+  const params: unknown[] = [scored.map(([t]) => t), scored.map(([, d]) => idf(d)), opts.limit];
   let filter = '';
   if (opts.serviceId) {
     params.push(opts.serviceId);
-    filter = `AND c.service_id = $${params.length}`;
+    filter = `AND p.service_id = $${params.length}`;
   }
   const res = await db.query<{ id: string; section: SectionName; score: number; matched: number }>(
-    `WITH w AS (SELECT * FROM unnest($1::text[], $2::float8[]) AS w(t, idf)),
-          s AS (SELECT coalesce(avg(tok_len), 1)::float8 AS avgdl FROM kb_chunks)
-     SELECT c.id, c.section,
-            sum(w.idf * (u.tf * ${K1 + 1}) / (u.tf + ${K1} * (1 - ${B} + ${B} * c.tok_len / s.avgdl)))::float8 AS score,
-            sum(w.idf)::float8 AS matched
-       FROM kb_chunks c
-       CROSS JOIN s
-       CROSS JOIN LATERAL (
-         SELECT x.lexeme,
-                (SELECT sum(CASE wt WHEN 'A' THEN ${FIELD_WEIGHT.A} WHEN 'B' THEN ${FIELD_WEIGHT.B} ELSE 1 END)
-                   FROM unnest(x.weights) AS wt)::float8 AS tf
-           FROM unnest(c.tsv) AS x
-       ) u
-       JOIN w ON w.t = u.lexeme
-      WHERE c.tsv @@ $3::tsquery ${filter}
-      GROUP BY c.id, c.section
-      ORDER BY score DESC, c.id
-      LIMIT $4`,
+    `SELECT r.id, c.section, r.score, r.matched
+       FROM (SELECT p.chunk_id AS id,
+                    sum(w.idf * (p.tf * ${K1 + 1}) / (p.tf + ${K1} * (${1 - B} + ${B} * p.dl / s.avgdl)))::float8 AS score,
+                    sum(w.idf)::float8 AS matched
+               FROM unnest($1::text[], $2::float8[]) AS w(term, idf)
+               JOIN kb_postings p ON p.term = w.term
+               CROSS JOIN (SELECT greatest(avgdl, 1)::float8 AS avgdl FROM kb_stats WHERE id = 1) s
+              WHERE p.term = ANY($1::text[]) ${filter}
+              GROUP BY p.chunk_id
+              ORDER BY score DESC, p.chunk_id
+              LIMIT $3) r
+       JOIN kb_chunks c ON c.id = r.id
+      ORDER BY r.score DESC, r.id`,
     params,
   );
   return { rows: res.rows.map((r) => ({ id: r.id, section: r.section, score: r.score, matchedIdf: r.matched })), totalIdf };

@@ -29,14 +29,16 @@ export interface TestContext extends AppContext {
  * PGlite's single session, but concurrent extended-protocol queries from different
  * connections interleave once transactions are involved (seen here: "bind message supplies
  * 1 parameters, but prepared statement \"\" requires 2", foreign-key errors from mixed-up
- * parameters). So the TCP backend uses one connection: a pool of max 1 on a server of 1.
+ * parameters). So the TCP backend uses one connection: a pool of max 1. The server also
+ * closes a connection after any SQL error; it allows one spare slot so that the pool's
+ * replacement can connect while the dropped socket is still being torn down.
  */
 export const TCP_POOL_MAX = 1;
 
 export async function createTestContext(backend: Backend = 'pglite', overrides: Partial<Config> = {}, opts: AppContextOptions = {}): Promise<TestContext> {
   if (backend === 'pglite') return createAppContext(testConfig(overrides), opts);
   const pglite = await PGlite.create('memory://', { extensions: PGLITE_EXTENSIONS });
-  const socket = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: TCP_POOL_MAX });
+  const socket = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: TCP_POOL_MAX + 1 });
   await socket.start();
   const url = `postgres://postgres@${socket.getServerConn()}/postgres`;
   const ctx = await createAppContext(testConfig({ DATABASE_URL: url, ...overrides }), { poolMax: TCP_POOL_MAX, ...opts });

@@ -10,7 +10,8 @@ const zhCN = z.locales.zhCN().localeError;
 export function formatIssuesZh(issues: readonly z.core.$ZodIssue[]): string {
   const parts = issues.slice(0, 3).map((i) => {
     const path = i.path.length ? `「${i.path.map(String).join('.')}」` : '';
-    const message = i.code === 'invalid_type' && /undefined/.test(i.message) ? '为必填项' : i.message.replace(/\bstring\b/g, '文本');
+    if (i.code === 'invalid_type' && /undefined/.test(i.message)) return `${path || '请求内容'}为必填项`;
+    const message = i.message.replace(/\bstring\b/g, '文本');
     return `${path}${path ? '：' : ''}${message}`;
   });
   const more = issues.length > 3 ? ` 等${issues.length}处` : '';

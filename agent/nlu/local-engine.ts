@@ -39,6 +39,10 @@ export interface LocalEngineOptions {
   l2?: number;
   /** Value of the alias (service-name) features. */
   aliasWeight?: number;
+  /** Features seen fewer times than this in training are dropped. */
+  minCount?: number;
+  /** Average the weights over epochs. */
+  average?: boolean;
   /** Train the "none" service class on lines with their service names cut out. */
   augmentNone?: boolean;
   /** Only remainders this short are generic enough to count as "no service". */
@@ -48,18 +52,22 @@ export interface LocalEngineOptions {
 const T = {
   /** Below this service probability (and with no alias hit) no service is claimed. */
   serviceFloor: 0.3,
+  /** No service clearly named, but one service has this much probability and this share of it. */
+  weakService: { medium: 0.15, mediumShare: 0.6, low: 0.02, lowShare: 0.9 },
   /** Top-two service probabilities closer than this -> clarification. */
   serviceMargin: 0.2,
   /** Act probability under which the act counts as uncertain. */
   actUncertain: 0.45,
   /** Overall confidence under which an apply/consult result asks for clarification. */
-  lowConfidence: 0.3,
+  lowConfidence: 0.55,
   /** While awaiting a field: an act must be this sure to override "this is an answer". */
   awaitQuestion: 0.6,
-  awaitHandoffCancel: 0.5,
+  awaitLeave: 0.6,
   awaitChatter: 0.85,
   /** Service probability floor when the text contains one of the service's names. */
   aliasEvidence: 0.85,
+  /** A named service this probable overrules an out-of-scope / greeting act. */
+  namedService: 0.9,
   /** Without a name in the text, a classifier guess must be this sure to leave the context service. */
   switchService: 0.8,
 };
@@ -100,18 +108,20 @@ function tokenize(s: string): string[][] {
 type Features = Map<string, number>;
 
 function addNgrams(s: string, prefix: string, feats: Features): void {
-  const clauses = tokenize(s);
   const all: string[] = ['<'];
-  clauses.forEach((c, i) => {
+  tokenize(s).forEach((c, i) => {
     if (i > 0) all.push('|');
-    all.push(...c);
+    for (const t of c) all.push(t);
   });
   all.push('>');
-  for (let n = 1; n <= 3; n++) {
-    for (let i = 0; i + n <= all.length; i++) {
-      if (n === 1 && (all[i] === '<' || all[i] === '>' || all[i] === '|')) continue;
-      const g = all.slice(i, i + n).join(' ');
-      feats.set(prefix + g, 1);
+  const n = all.length;
+  for (let i = 0; i < n; i++) {
+    const a = all[i]!;
+    if (a !== '<' && a !== '>' && a !== '|') feats.set(prefix + a, 1);
+    if (i + 1 < n) {
+      const ab = `${a} ${all[i + 1]!}`;
+      feats.set(prefix + ab, 1);
+      if (i + 2 < n) feats.set(`${prefix}${ab} ${all[i + 2]!}`, 1);
     }
   }
 }
@@ -201,12 +211,16 @@ class SoftmaxRegression {
     this.bias = new Float64Array(classes.length);
   }
 
-  train(data: { feats: Features; y: number }[], epochs: number, rate = 0.5, l2 = 1e-5): void {
+  train(data: { feats: Features; y: number }[], epochs: number, rate = 0.5, l2 = 1e-5, average = true, minCount = 1): void {
     const K = this.classes.length;
+    // Features seen fewer than `minCount` times are dropped: they only memorise single lines.
+    const counts = new Map<string, number>();
+    if (minCount > 1) for (const d of data) for (const f of d.feats.keys()) counts.set(f, (counts.get(f) ?? 0) + 1);
     const rows = data.map((d) => {
       const idx: number[] = [];
       const val: number[] = [];
       for (const [f, v] of d.feats) {
+        if (minCount > 1 && (counts.get(f) ?? 0) < minCount) continue;
         let j = this.index.get(f);
         if (j === undefined) {
           j = this.index.size;
@@ -224,6 +238,9 @@ class SoftmaxRegression {
     const p = new Float64Array(K);
     const rand = mulberry32(42);
     const order = rows.map((_, i) => i);
+    const Wsum = new Float64Array(average ? nF * K : 0);
+    const bsum = new Float64Array(K);
+    let averaged = 0;
     for (let ep = 0; ep < epochs; ep++) {
       for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(rand() * (i + 1));
@@ -246,6 +263,16 @@ class SoftmaxRegression {
           }
         }
       }
+      // Average the weights of every epoch after the first: a steadier, better-generalising model.
+      if (average && ep > 0) {
+        for (let i = 0; i < this.W.length; i++) Wsum[i]! += this.W[i]!;
+        for (let k = 0; k < K; k++) bsum[k]! += this.bias[k]!;
+        averaged++;
+      }
+    }
+    if (averaged > 0) {
+      for (let i = 0; i < this.W.length; i++) this.W[i] = Wsum[i]! / averaged;
+      for (let k = 0; k < K; k++) this.bias[k] = bsum[k]! / averaged;
     }
   }
 
@@ -364,6 +391,9 @@ export class LocalNluEngine implements NluEngine {
   readonly buildMs: number;
   readonly trainingSize: number;
   private readonly aliasWeight: number;
+  /** Set to record decision internals of the last call in `lastDebug` (tuning aid). */
+  debug = false;
+  lastDebug: Record<string, unknown> | undefined;
   private readonly augmentNone: boolean;
   private readonly augmentMaxLen: number;
 
@@ -439,16 +469,14 @@ export class LocalNluEngine implements NluEngine {
         if (len >= 2 && len <= this.augmentMaxLen) svcRows.push({ feats: this.serviceFeatures(rest, []), y: 0 });
       }
     }
-    const epochs = options.epochs ?? 8;
+    const epochs = options.epochs ?? 5;
     const rate = options.rate ?? 0.5;
     const l2 = options.l2 ?? 1e-4;
-    const t1 = performance.now();
-    this.actModel.train(actRows, epochs, rate, l2);
-    const t2 = performance.now();
-    this.serviceModel.train(svcRows, epochs, rate, l2);
-    const t3 = performance.now();
+    const average = options.average ?? true;
+    const minCount = options.minCount ?? 2;
+    this.actModel.train(actRows, epochs, rate, l2, average, minCount);
+    this.serviceModel.train(svcRows, epochs, rate, l2, average, minCount);
     this.buildMs = performance.now() - t0;
-    if (process.env.NLU_DEBUG_TIMING) console.error(`prep ${(t1 - t0).toFixed(0)} act ${(t2 - t1).toFixed(0)} svc ${(t3 - t2).toFixed(0)}`);
   }
 
   private actFeatures(s: string, hits: Hit<string[]>[]): Features {
@@ -483,8 +511,9 @@ export class LocalNluEngine implements NluEngine {
     const ctxService = ctx.service && this.serviceById.has(ctx.service) ? ctx.service : null;
     const awaiting = ctx.awaiting ?? null;
     if (!s) {
+      // Nothing usable (silence, punctuation only): nothing understood, ask again.
       return {
-        act: ctxService ? 'apply' : 'greeting',
+        act: 'out_of_scope',
         service: null,
         slots: {},
         confidence: 0,
@@ -502,10 +531,12 @@ export class LocalNluEngine implements NluEngine {
 
     let act = actRank[0]!.label as Act;
     let pAct = actRank[0]!.p;
+    const pNone = svcRank.find((c) => c.label === NONE)?.p ?? 0;
+    // Candidate scores: the service distribution with the "none" mass taken out.
     const candidates = svcRank
       .filter((c) => c.label !== NONE)
       .slice(0, 5)
-      .map((c) => ({ service: c.label, score: round(c.p) }));
+      .map((c) => ({ service: c.label, score: round(c.p / Math.max(1e-9, 1 - pNone)) }));
     const topSvc = svcRank[0]!;
     const topReal = svcRank.find((c) => c.label !== NONE)!;
     const secondReal = svcRank.filter((c) => c.label !== NONE)[1];
@@ -513,32 +544,62 @@ export class LocalNluEngine implements NluEngine {
 
     // What the text itself says about the service.
     let mentioned: string | null = null;
+    let weakMention = false;
     let pService = topSvc.label === NONE ? topSvc.p : topReal.p;
+    const renorm = topReal.p / Math.max(1e-9, 1 - pNone);
     if (topSvc.label !== NONE && topSvc.p >= T.serviceFloor) mentioned = topSvc.label;
     else if (aliasServices.has(topReal.label)) mentioned = topReal.label;
     if (mentioned) pService = topReal.p;
+    else if (
+      (topReal.p >= T.weakService.medium && renorm >= T.weakService.mediumShare) ||
+      (topReal.p >= T.weakService.low && renorm >= T.weakService.lowShare)
+    ) {
+      // Weak but one-sided evidence ("宝宝户口办好了吗"): take the service, with modest confidence.
+      mentioned = topReal.label;
+      weakMention = true;
+      pService = Math.max(topReal.p, 0.5 * renorm);
+    }
     const serviceClose = !!mentioned && !!secondReal && topReal.p - secondReal.p < T.serviceMargin;
+
+    // "Not a government-service request" contradicts a service named outright and recognised
+    // with high confidence: fall back to the best service act instead.
+    if ((act === 'out_of_scope' || act === 'greeting') && mentioned && aliasServices.has(mentioned) && topReal.p >= T.namedService) {
+      const alt = actRank.find((a) => a.label === 'apply' || a.label === 'consult' || a.label === 'progress');
+      if (alt) {
+        act = alt.label as Act;
+        pAct = Math.max(alt.p, pAct * 0.5);
+      }
+    }
 
     let service: string | null = null;
     let answer = false;
     let fromContext = false;
-    if (act === 'apply' || act === 'consult' || act === 'progress' || act === 'handoff') service = mentioned;
+    if (act === 'apply' || act === 'consult' || act === 'progress') service = mentioned;
+    // A handoff names a service only when the citizen clearly does.
+    if (act === 'handoff' && !weakMention) service = mentioned;
 
     // A service the text itself names (alias) is certain evidence; a classifier guess is weaker.
     if (mentioned && aliasServices.has(mentioned)) pService = Math.max(pService, T.aliasEvidence);
 
     // Dialogue context: a message that names no other service continues the current one.
+    // While a field is awaited only a named service switches; otherwise a confident guess may.
     const switches =
-      !!mentioned && mentioned !== ctxService && (aliasServices.has(mentioned) || topReal.p >= T.switchService);
+      !!mentioned &&
+      mentioned !== ctxService &&
+      (aliasServices.has(mentioned) || (!awaiting && topReal.p >= T.switchService));
     if (ctxService && !switches) {
       const probe = this.slotsFor(ctxService, s, cased, hits, awaiting, false);
       const hasSlots = Object.keys(probe).length > 0;
       const neutral = this.neutral.some((n) => s.includes(n));
       const answerish = dialogue !== null || hasSlots || neutral;
       if (awaiting) {
+        // Leaving the form needs its own words ("转人工", "算了") or a sure, non-answer message.
+        const cueActs = new Set(this.cues.match(s).map((c) => c.value));
+        const leaves = (a: 'handoff' | 'cancel'): boolean =>
+          cueActs.has(a) || (pAct >= T.awaitLeave && !answerish);
         const keep =
-          (act === 'handoff' && pAct >= T.awaitHandoffCancel) ||
-          (act === 'cancel' && !hasSlots && pAct >= (dialogue || neutral ? T.awaitChatter : T.awaitHandoffCancel)) ||
+          (act === 'handoff' && leaves('handoff')) ||
+          (act === 'cancel' && !hasSlots && leaves('cancel')) ||
           ((act === 'consult' || act === 'progress') && pAct >= T.awaitQuestion && !answerish) ||
           ((act === 'greeting' || act === 'out_of_scope') && pAct >= T.awaitChatter && !answerish);
         if (!keep) {
@@ -570,6 +631,7 @@ export class LocalNluEngine implements NluEngine {
         (service === null || (serviceClose && !fromContext) || confidence < T.lowConfidence)) ||
       (pAct < T.actUncertain && !answer);
 
+    if (this.debug) this.lastDebug = { pNone, topReal: topReal.p, topLabel: topReal.label, alias: [...aliasServices] };
     return {
       act,
       service,

@@ -26,8 +26,8 @@ export function loadHomophones(paths: DataPaths = {}): HomophoneData {
 
 let t2s: ((s: string) => string) | undefined;
 function toSimplified(s: string): string {
-  t2s ??= OpenCC.Converter({ from: 'tw', to: 'cn' });
-  return t2s(s);
+  const convert = (t2s ??= OpenCC.Converter({ from: 'tw', to: 'cn' }));
+  return convert(s);
 }
 
 const CJK = /[\u3400-\u9fff\uf900-\ufaff]/;

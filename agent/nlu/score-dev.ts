@@ -84,6 +84,7 @@ async function main(): Promise<void> {
   let fp = 0;
   let fn = 0;
   let clarify = 0;
+  const buckets = [0, 0.3, 0.5, 0.7, 0.9, 1.01].map((lo) => ({ lo, n: 0, ok: 0 }));
   const confRight: number[] = [];
   const confWrong: number[] = [];
   const errors: string[] = [];
@@ -99,6 +100,9 @@ async function main(): Promise<void> {
     joint += aOk && sOk ? 1 : 0;
     if (res.needsClarification) clarify++;
     (aOk && sOk ? confRight : confWrong).push(res.confidence);
+    const b = [...buckets].reverse().find((x) => res.confidence >= x.lo)!;
+    b.n++;
+    b.ok += aOk && sOk ? 1 : 0;
     let slotOk = true;
     if (it.slots) {
       for (const [k, v] of Object.entries(res.slots)) {
@@ -157,6 +161,12 @@ async function main(): Promise<void> {
     console.log(`latency p50/p95 ${score.p50_ms} / ${score.p95_ms} ms`);
     console.log(`clarify rate    ${score.clarification_rate}`);
     console.log(`confidence      right ${score.mean_confidence_right} / wrong ${score.mean_confidence_wrong}`);
+    console.log(
+      `reliability     ${buckets
+        .slice(0, -1)
+        .map((b, i) => `[${b.lo},${buckets[i + 1]!.lo >= 1 ? 1 : buckets[i + 1]!.lo}) ${b.n ? `${b.ok}/${b.n}` : '-'}`)
+        .join('  ')}`,
+    );
   }
 }
 

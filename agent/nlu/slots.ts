@@ -165,15 +165,10 @@ function findAll(haystack: string, p: Pattern, out: Hit[]): void {
 }
 
 /** Is the phrase starting at `start` negated within its clause? */
-function isNegated(lex: SlotLexicon, s: string, start: number, taken: Hit[]): boolean {
+function isNegated(lex: SlotLexicon, s: string, start: number): boolean {
   const clauseStart = Math.max(s.lastIndexOf(',', start - 1), s.lastIndexOf('?', start - 1)) + 1;
   const from = Math.max(clauseStart, start - lex.window - 3);
-  // A negator inside an accepted phrase of the same field ("没备案") negates nothing after it.
-  const chars = s.slice(from, start).split('');
-  for (const h of taken) {
-    for (let i = Math.max(h.start, from); i < Math.min(h.end, start); i++) chars[i - from] = ' ';
-  }
-  let prefix = chars.join('');
+  let prefix = s.slice(from, start);
   for (const ig of lex.negationIgnore) prefix = prefix.split(ig).join(' '.repeat(ig.length));
   for (const n of lex.negators) {
     let idx = prefix.lastIndexOf(n);
@@ -215,7 +210,7 @@ export function extractSlots(lex: SlotLexicon, req: SlotRequest): Record<string,
     taken.sort((a, b) => a.start - b.start);
     let chosen: string | undefined;
     for (const h of taken) {
-      if (isNegated(lex, s, h.start, taken)) {
+      if (isNegated(lex, s, h.start)) {
         const mapped = fl.negatedOf.get(h.value);
         if (mapped !== undefined) chosen = mapped;
       } else chosen = h.value;

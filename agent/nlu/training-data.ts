@@ -138,6 +138,20 @@ const actsSchema = z.object({
     consult: exemplarList,
     progress: exemplarList,
   }),
+  /**
+   * Act phrasings around a service's everyday name, written `{name}`: the first alias of the
+   * service's phrasings.yaml (else its first catalogue alias). Each template is expanded for
+   * `per_template` services, rotating through the catalogue, so that the wording is learnt
+   * rather than any one service.
+   */
+  templates: z
+    .object({
+      per_template: z.number().int().min(1).default(6),
+      apply: textList,
+      consult: textList,
+      progress: textList,
+    })
+    .default({ per_template: 6, apply: [], consult: [], progress: [] }),
   /** Act cue words, used as features by the local engine (not training examples). */
   cues: z.partialRecord(z.enum(ACTS), textList).default({}),
   /** Confirm / deny cues for the dialogue channel of an NluResult. */
@@ -203,6 +217,21 @@ export function buildTrainingData({ catalogue, phrasings, acts }: NluSources): T
     for (const line of ph.apply) add(line, 'apply', svc.id);
     for (const line of ph.consult) add(line, 'consult', svc.id);
     for (const line of ph.progress) add(line, 'progress', svc.id);
+  }
+
+  const everydayName = (svc: CatalogueService): string =>
+    phrasings.get(svc.id)?.aliases[0] ?? svc.aliases[0] ?? svc.name;
+  let slot = 0;
+  for (const act of ['apply', 'consult', 'progress'] as const) {
+    for (const template of acts.templates[act]) {
+      if (!template.includes('{name}')) {
+        throw new Error(`NLU data file acts.yaml is invalid: template "${template}" has no {name}`);
+      }
+      for (let k = 0; k < Math.min(acts.templates.per_template, catalogue.length); k++) {
+        const svc = catalogue[slot++ % catalogue.length]!;
+        add(template.split('{name}').join(everydayName(svc)), act, svc.id);
+      }
+    }
   }
 
   for (const act of ACTS) {

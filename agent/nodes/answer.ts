@@ -1,4 +1,5 @@
 import { getService } from '../../core/catalogue.js';
+import { wordGuideAnswer } from '../llm/wording.js';
 import { say } from '../responses.js';
 import type { State, Update } from '../state.js';
 import { agentContext, resetTask, serviceName, turnOut, type NodeConfig } from './common.js';
@@ -16,7 +17,7 @@ export async function answer(state: State, config: NodeConfig): Promise<Update> 
   if (!a.found) {
     return { out: turnOut(state, { reply: say('answer_not_found'), outcome: 'answered', service: serviceId, awaiting: state.awaiting }) };
   }
-  let reply = a.answer;
+  let reply = await wordGuideAnswer(config, a.answer);
   const midTask = state.stage === 'filling' || state.stage === 'confirming';
   if (midTask) reply += `\n\n${state.stage === 'confirming' ? say('confirm_remind') : say('ask_field', { label: awaitedLabel(state) })}`;
   else if (a.transactable && tools) reply += `\n\n${say('answer_offer_apply')}`;
@@ -40,7 +41,9 @@ export async function offline(state: State, config: NodeConfig): Promise<Update>
   const { knowledge } = agentContext(config);
   const svc = getService(state.service!);
   const a = await knowledge.answer(`${svc?.name ?? ''} 办理渠道`, { serviceId: state.service, section: '办理渠道' });
-  const reply = a.found ? `${say('offline_service', { service: serviceName(state.service) })}\n${a.answer}` : say('answer_not_found');
+  const reply = a.found
+    ? `${say('offline_service', { service: serviceName(state.service) })}\n${await wordGuideAnswer(config, a.answer)}`
+    : say('answer_not_found');
   return {
     ...resetTask(),
     out: turnOut(state, {

@@ -1,4 +1,5 @@
 import { getService } from '../../core/catalogue.js';
+import { wordTurn } from '../llm/wording.js';
 import { say, statusLabel } from '../responses.js';
 import type { State, Update } from '../state.js';
 import { agentContext, formView, resetTask, serviceName, turnOut, type NodeConfig } from './common.js';
@@ -86,10 +87,14 @@ export async function progress(state: State, config: NodeConfig): Promise<Update
   };
 }
 
-/** Records the exchange: transcript lines (for staff) and the turn (for the session view). */
-export function finish(state: State): Update {
+/**
+ * Words the reply (with a model, when there is one: only the reply changes, and only if the
+ * rewording keeps every fact) and records the exchange: transcript lines (for staff) and the
+ * turn (for the session view).
+ */
+export async function finish(state: State, config: NodeConfig): Promise<Update> {
   const at = new Date().toISOString();
-  const out = state.out ?? turnOut(state, { reply: say('not_understood') });
+  const out = await wordTurn(config, state, state.out ?? turnOut(state, { reply: say('not_understood') }));
   return {
     out,
     transcript: [

@@ -1,6 +1,6 @@
 import { getService } from '../../core/catalogue.js';
 import type { State } from '../state.js';
-import { isPlainConfirmation } from '../responses.js';
+import { asksToSubmit, isPlainConfirmation } from '../responses.js';
 import { mentionsIdNumber } from './understand.js';
 
 export type AfterUnderstand =
@@ -22,7 +22,13 @@ export function routeAfterUnderstand(state: State): AfterUnderstand {
 
   if (state.stage === 'confirming') {
     if (switchesService) return 'collect';
-    if (hasSlots) return 'collect'; // a correction ("不对，用途改成就业")
+    if (hasSlots) {
+      // A correction ("不对，用途改成就业") is applied and shown again on the card. Repeating a
+      // correction the card already shows, with "提交", goes ahead.
+      const changes = Object.entries(n.slots).some(([k, v]) => state.values[k] !== v);
+      if (changes) return 'collect';
+      return asksToSubmit(n.normalized) ? 'submit' : 'remind';
+    }
     if (n.dialogue === 'deny') return 'amend';
     if (n.dialogue === 'confirm' || isPlainConfirmation(n.normalized)) return 'submit';
     if (n.act === 'consult' && n.service) return 'answer';

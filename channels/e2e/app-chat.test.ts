@@ -79,7 +79,7 @@ describe.skipIf(!hasChromium)('app chat page', () => {
 
     expect(errors).toEqual([]);
     await context.close();
-  });
+  }, 120_000);
 
   it('a guide answer links to the guide, which opens from GET /api/services/:id', async () => {
     const { page, errors, context } = await newPage(browser);
@@ -100,5 +100,5 @@ describe.skipIf(!hasChromium)('app chat page', () => {
     expect(await dialog.isVisible()).toBe(false);
     expect(errors).toEqual([]);
     await context.close();
-  });
+  }, 120_000);
 });

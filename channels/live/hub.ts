@@ -203,9 +203,10 @@ export class LiveHub {
         session === sub.sessionId || (sub.citizenId !== null && citizen === sub.citizenId);
       for (const h of handoffs.rows) {
         if (!mine(h.session_id, h.citizen_id)) continue;
-        const before = sub.handoffStatus.get(h.id);
+        // A handoff first seen now was created after the socket connected, i.e. as 'waiting'.
+        const before = sub.handoffStatus.get(h.id) ?? 'waiting';
         sub.handoffStatus.set(h.id, h.status);
-        if (before !== undefined && before !== h.status) safeSend(sub, { type: 'handoff', handoff: { id: h.id, status: h.status } });
+        if (before !== h.status) safeSend(sub, { type: 'handoff', handoff: { id: h.id, status: h.status } });
       }
       for (const row of messages.rows as MessageRow[]) {
         if (Number(row.id) <= sub.messageCursor) continue;

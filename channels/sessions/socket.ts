@@ -12,7 +12,7 @@ import { parseMessageText } from './plugin.js';
 
 /**
  * Optional capabilities of the session socket (all additive: a client that sends only
- * `message`/`ping` frames sees exactly `ready`, `state`, `turn`, `pong` and `error`).
+ * `message`/`ping` frames sees exactly `ready`, `state`, `delta`, `turn`, `pong` and `error`).
  */
 export interface SessionSocketExtras {
   /** Voice input (`audio` frames, binary frames) and spoken replies (`speak: true`). */
@@ -63,6 +63,10 @@ function sendError(socket: WebSocket, code: string, message: string): void {
  * shows what was heard, then the turn follows as for text); `avatar` frames
  * (`listening`/`thinking`/`speaking`/`idle`) go to every socket of the session; live frames
  * (`staff_message`, `handoff`, `application`) arrive when staff act.
+ *
+ * Every turn's reply also arrives as `{type:'delta', text}` frames, as the agent releases it
+ * (AgentRuntime.runTurn `onDelta`: only checked text), before the `turn`; they concatenate to
+ * `turn.reply`. Clients that do not know `delta` ignore it.
  */
 export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOptions): void {
   const extras: SessionSocketExtras = opts.socket ?? {};
@@ -112,7 +116,7 @@ export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOpt
         avatar('thinking');
         let turn;
         try {
-          turn = await opts.agent.runTurn(sessionId, citizenId, text);
+          turn = await opts.agent.runTurn(sessionId, citizenId, text, { onDelta: (piece) => send({ type: 'delta', text: piece }) });
         } catch (err) {
           avatar('idle');
           throw err;

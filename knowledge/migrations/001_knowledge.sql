@@ -1,4 +1,4 @@
--- Knowledge base: guide chunks with their embedding and keyword index.
+-- Knowledge base: guide chunks with their embedding, and a keyword index over them.
 -- The embedding column has no fixed dimension so that any model can be used; the HNSW
 -- index is a partial expression index per dimension (kb_chunks_hnsw_<dim>), created by
 -- knowledge/kb.ts for the model in use.
@@ -17,12 +17,29 @@ CREATE TABLE IF NOT EXISTS kb_chunks (
   embedding_model text NOT NULL,
   embedding_dim   integer NOT NULL,
   embedding       vector NOT NULL,
-  tsv             tsvector NOT NULL,           -- segmented tokens: A = names/aliases, B = title, D = text
-  tok_len         real NOT NULL,               -- weighted token count (BM25 length)
+  tok_len         real NOT NULL,               -- field-weighted token count (BM25 length)
   updated_at      timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX IF NOT EXISTS kb_chunks_service ON kb_chunks (service_id, ord);
-CREATE INDEX IF NOT EXISTS kb_chunks_tsv ON kb_chunks USING gin (tsv);
+CREATE INDEX IF NOT EXISTS kb_chunks_service ON kb_chunks (service_id, section, ord);
+
+-- Keyword index: segmented tokens (Han bigrams, latin words) of names/aliases, title and
+-- text, with field-weighted term frequency, scored by BM25 in SQL (knowledge/search.ts).
+CREATE TABLE IF NOT EXISTS kb_postings (
+  term       text NOT NULL,
+  chunk_id   text NOT NULL REFERENCES kb_chunks (id) ON DELETE CASCADE,
+  service_id text NOT NULL,
+  tf         real NOT NULL,
+  dl         real NOT NULL,                    -- the chunk's tok_len, kept here for scoring
+  PRIMARY KEY (term, chunk_id)
+);
+CREATE INDEX IF NOT EXISTS kb_postings_chunk ON kb_postings (chunk_id);
+
+-- Corpus statistics for BM25, refreshed by each ingest that changes something.
+CREATE TABLE IF NOT EXISTS kb_stats (
+  id    integer PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+  n     integer NOT NULL,
+  avgdl real NOT NULL
+);
 
 -- One row per ingested guide: cheap staleness check at start-up.
 CREATE TABLE IF NOT EXISTS kb_documents (

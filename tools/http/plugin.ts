@@ -28,7 +28,7 @@ const secured = [{ bearerAuth: [] }];
 /**
  * The sandbox 一网通办 HTTP API (shared/spec/API.md, all but the session routes): login,
  * the caller's own data, the catalogue, pre-fill and submit, and the staff console.
- * Needs the zod validator/serializer compilers and the global error handler of buildServer.
+ * Needs the zod validator/serializer compilers and the global error handler of createApiServer (app.ts).
  */
 export const govApiPlugin: FastifyPluginAsyncZod<GovApiOptions> = async (app, { gov, identity, dbKind = 'unknown', version = '0.1.0' }) => {
   const citizen = bearerAuth(identity, 'citizen');

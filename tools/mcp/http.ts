@@ -12,7 +12,7 @@ import { authenticateRequest } from '../http/auth.js';
 import { createMcpServer } from './server.js';
 
 /**
- * MCP over Streamable HTTP, mounted by buildServer at /mcp. Every request carries a bearer
+ * MCP over Streamable HTTP, mounted by createApiServer (tools/http/app.ts) at /mcp. Every request carries a bearer
  * token; a session is bound to the principal that initialised it, and a request with
  * another identity (or none) never reaches it. Sessions idle for `idleMs` are closed.
  */

@@ -249,6 +249,7 @@ export class GovService {
   /** A citizen's own handoff with its messages (optionally only those after `afterMessageId`). */
   async getMyHandoff(p: Principal, handoffId: string, afterMessageId?: string): Promise<MyHandoff> {
     const h = await this.ownHandoff(p, handoffId);
+    await audit(this.pool, { actor: actorOf(p), action: 'handoff.read_own', subjectCitizenId: h.citizen_id, what: { handoffId: h.id }, why: '查看本人人工服务消息' });
     return {
       id: h.id, status: h.status, reason: h.reason, sessionId: h.session_id, createdAt: h.created_at.toISOString(),
       messages: await listMessages(this.pool, h.id, afterId(afterMessageId), false),

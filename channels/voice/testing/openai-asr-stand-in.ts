@@ -71,6 +71,11 @@ export interface AsrStandInOptions {
   apiKey?: string;
   /** Largest upload accepted (OpenAI's limit is 25 MB). */
   maxBytes?: number;
+  /**
+   * Transcript for uploads whose hash is not registered (e.g. a browser's own WebM recording,
+   * whose bytes a test cannot know in advance). Unset: such uploads transcribe to "".
+   */
+  fallback?: (upload: ReceivedUpload) => string | undefined;
 }
 
 export class OpenAiAsrStandIn {
@@ -146,7 +151,7 @@ export class OpenAiAsrStandIn {
     if (!model) return fail(400, "missing required parameter: 'model'");
     const sha256 = OpenAiAsrStandIn.sha256(file.data);
     const responseFormat = field('response_format');
-    this.received.push({
+    const upload: ReceivedUpload = {
       path: req.url,
       model,
       language: field('language'),
@@ -156,8 +161,9 @@ export class OpenAiAsrStandIn {
       bytes: file.data.length,
       sha256,
       authorization: req.headers.authorization ?? null,
-    });
-    const text = this.transcripts.get(sha256) ?? '';
+    };
+    this.received.push(upload);
+    const text = this.transcripts.get(sha256) ?? this.opts.fallback?.(upload) ?? '';
     if (responseFormat === 'text') {
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(text);

@@ -17,7 +17,7 @@ let idleSeconds = 90;
 /** Everything about the current person. Replaced wholesale on reset. */
 let person = freshPerson();
 function freshPerson() {
-  return { token: null, name: null, sessionId: null, socket: null, recorder: null, streaming: false, seenStaff: new Set(), audioUrl: null };
+  return { token: null, name: null, sessionId: null, socket: null, recorder: null, streaming: false, waiting: false, seenStaff: new Set(), audioUrl: null };
 }
 
 // ---- idle timeout ---------------------------------------------------------------------------
@@ -32,9 +32,11 @@ function touchActivity() {
   clearTimeout(warnTimer);
   clearInterval(countdownTimer);
   $('idle-warning').hidden = true;
-  const warnAt = idleSeconds >= 20 ? idleSeconds - 10 : null;
+  // While a reply is being worked out the person is waiting, not idle (but never forever).
+  const seconds = person.waiting ? Math.max(idleSeconds, 60) : idleSeconds;
+  const warnAt = seconds >= 20 ? seconds - 10 : null;
   if (warnAt !== null) warnTimer = setTimeout(showIdleWarning, warnAt * 1000);
-  idleTimer = setTimeout(() => void endVisit('idle'), idleSeconds * 1000);
+  idleTimer = setTimeout(() => void endVisit('idle'), seconds * 1000);
 }
 
 function showIdleWarning() {
@@ -108,6 +110,7 @@ function onFrame(frame) {
       break;
     case 'turn':
       person.streaming = false;
+      person.waiting = false;
       showTurn(frame.turn);
       touchActivity();
       break;
@@ -128,6 +131,8 @@ function onFrame(frame) {
       break;
     case 'error':
       person.streaming = false;
+      person.waiting = false;
+      touchActivity();
       $('reply').classList.remove('streaming');
       $('service-alert').textContent = frame.error?.message ?? '系统繁忙，请稍后再试。';
       void speakText(frame.error?.message ?? '');
@@ -202,8 +207,9 @@ function sendText(text) {
   $('service-alert').textContent = '';
   $('heard').textContent = `您选择：${clean}`;
   stopSpeaking();
-  person.socket.send({ type: 'message', text: clean, stream: true, speak: true });
+  person.waiting = true;
   touchActivity();
+  person.socket.send({ type: 'message', text: clean, stream: true, speak: true });
 }
 
 function stopSpeaking() {
@@ -240,7 +246,9 @@ function setupMic() {
     label.textContent = '按住说话';
     if (!rec) return;
     const bytes = await rec.stop();
-    if (!bytes || !person.socket) return;
+    if (!bytes || !person.socket) return touchActivity();
+    person.waiting = true;
+    touchActivity();
     sendAudioClip(person.socket, bytes, { stream: true, speak: true });
   };
   mic.addEventListener('pointerdown', () => { pressedAt = Date.now(); if (!person.recorder) void begin(); });

@@ -134,7 +134,7 @@ function renderDetail(h) {
   const replyBox = el('textarea', { id: 'reply-text', rows: '3', maxlength: '4000', 'aria-label': '回复市民的内容' });
   const returnReason = el('input', { id: 'return-reason', type: 'text', maxlength: '1000', 'aria-label': '退回原因（必填）', placeholder: '退回原因（必填），例如：请补充户籍证明' });
 
-  $('detail-body').replaceChildren(
+  $('detail-body').replaceChildren(...[
     kv([
       ['状态', el('span', { class: `badge ${h.status}` }, HANDOFF_STATUS_LABEL[h.status] ?? h.status)],
       ['原因', `${REASON_LABEL[h.reason] ?? h.reason}${h.reasonText ? `（${h.reasonText}）` : ''}`],
@@ -191,7 +191,7 @@ function renderDetail(h) {
         el('button', { type: 'button', class: 'btn primary', id: 'send-reply', onclick: () => void act('reply') }, '发送回复'),
         el('button', { type: 'button', class: 'btn', id: 'close', onclick: () => void act('close') }, '结束工单')),
     ] : el('p', { class: 'muted' }, '工单已结束。'),
-  );
+  ].flat(Infinity).filter(Boolean));
 }
 
 function canDecide(app) {

@@ -1,0 +1,231 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type pg from 'pg';
+import { openDatabase } from '../core/db.js';
+import { chunkHash, embeddingText, type Chunk } from '../knowledge/chunk.js';
+import type { SectionName } from '../knowledge/guides.js';
+import { createKnowledgeBase, refreshStats, writeChunks, type KnowledgeBase } from '../knowledge/kb.js';
+import { vectorLiteral, vectorExpr } from '../knowledge/search.js';
+
+/**
+ * Knowledge-base bench: search latency over the real guides and over 10,000 synthetic
+ * chunks, and HNSW recall@10 against exact search (index scans disabled).
+ */
+
+export interface KbBenchResult {
+  real: { chunks: number; ingest_ms: number; queries: number; search_p50_ms: number; search_p95_ms: number };
+  synthetic: { chunks: number; insert_ms: number; queries: number; search_p50_ms: number; search_p95_ms: number };
+  hnsw: {
+    chunks: number;
+    queries: number;
+    k: number;
+    ef_search: number;
+    recall_at_10: number;
+    exact_p50_ms: number;
+    hnsw_p50_ms: number;
+    /** Whether the planner chooses the HNSW index by itself for the search query at this size. */
+    planner_uses_index: boolean;
+  };
+}
+
+export interface KbBenchOptions {
+  /** Number of synthetic chunks (default 10,000). */
+  synthetic?: number;
+  /** Print the results (default true). */
+  print?: boolean;
+}
+
+const QUESTIONS = fileURLToPath(new URL('../knowledge/dev-questions.jsonl', import.meta.url));
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (!s.length) return 0;
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+
+/** Deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function timeSearches(kb: KnowledgeBase, questions: string[], rounds = 2): Promise<number[]> {
+  for (const q of questions.slice(0, 5)) await kb.search(q); // warm-up
+  const times: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const q of questions) {
+      const t0 = performance.now();
+      await kb.search(q, { k: 5 });
+      times.push(performance.now() - t0);
+    }
+  }
+  return times;
+}
+
+/** Synthetic chunks: sentences of the real guides recombined, under made-up services. */
+function syntheticChunks(pool: { text: string; section: SectionName }[], n: number): Chunk[] {
+  const rand = rng(42);
+  const sentences = pool.flatMap((c) => c.text.split(/(?<=[。；！？\n])/).map((s) => s.trim()).filter((s) => s.length > 6));
+  const out: Chunk[] = [];
+  for (let i = 0; i < n; i++) {
+    const svc = i % 500;
+    const section = pool[Math.floor(rand() * pool.length)]!.section;
+    const parts: string[] = [];
+    const len = 3 + Math.floor(rand() * 6);
+    for (let j = 0; j < len; j++) parts.push(sentences[Math.floor(rand() * sentences.length)]!);
+    const base = {
+      serviceId: `synthetic_${svc}`,
+      serviceName: `合成事项${svc}`,
+      aliases: [`合成${svc}`],
+      section,
+      title: section,
+      text: parts.join('\n'),
+    };
+    out.push({ ...base, id: `synthetic_${svc}#${section}#${i}`, ord: i, file: 'synthetic', hash: chunkHash(base) });
+  }
+  return out;
+}
+
+async function hnswRecall(
+  pool: pg.Pool,
+  vectors: number[][],
+  model: string,
+  dim: number,
+  k: number,
+): Promise<{ recall: number; exactP50: number; hnswP50: number; efSearch: number; plannerUsesIndex: boolean }> {
+  const expr = vectorExpr(dim);
+  const sql = `SELECT id FROM kb_chunks WHERE embedding_dim = ${dim} AND embedding_model = $2
+               ORDER BY ${expr} <=> $1::vector(${dim}) LIMIT ${k}`;
+  const client = await pool.connect();
+  try {
+    const ef = Number((await client.query<{ v: string }>(`SELECT current_setting('hnsw.ef_search') AS v`)).rows[0]!.v);
+    let hit = 0;
+    const exactT: number[] = [];
+    const hnswT: number[] = [];
+    // Does the planner pick the index on its own at this size? (On a few hundred rows an
+    // exact scan is cheaper, and it is what the planner then does.)
+    const plan = async () =>
+      (await client.query(`EXPLAIN ${sql}`, [vectorLiteral(vectors[0]!), model])).rows.some((r: Record<string, string>) =>
+        /kb_chunks_hnsw_/.test(Object.values(r)[0]!),
+      );
+    const plannerUsesIndex = await plan();
+    for (const v of vectors) {
+      const lit = vectorLiteral(v);
+      // Approximate: the HNSW index, forced.
+      await client.query('BEGIN');
+      await client.query('SET LOCAL enable_seqscan = off');
+      if (v === vectors[0] && !(await plan())) throw new Error('the vector query cannot use the HNSW index');
+      let t0 = performance.now();
+      const approx = (await client.query<{ id: string }>(sql, [lit, model])).rows.map((r) => r.id);
+      hnswT.push(performance.now() - t0);
+      await client.query('COMMIT');
+      // Exact: index scans disabled, so a sequential scan and a sort.
+      await client.query('BEGIN');
+      await client.query('SET LOCAL enable_indexscan = off');
+      t0 = performance.now();
+      const exact = (await client.query<{ id: string }>(sql, [lit, model])).rows.map((r) => r.id);
+      exactT.push(performance.now() - t0);
+      await client.query('COMMIT');
+      const set = new Set(approx);
+      hit += exact.filter((id) => set.has(id)).length / Math.max(1, exact.length);
+    }
+    return { recall: hit / vectors.length, exactP50: percentile(exactT, 50), hnswP50: percentile(hnswT, 50), efSearch: ef, plannerUsesIndex };
+  } finally {
+    client.release();
+  }
+}
+
+export async function runKbBench(opts: KbBenchOptions = {}): Promise<KbBenchResult> {
+  const nSynthetic = opts.synthetic ?? 10_000;
+  const print = opts.print ?? true;
+  const log = (s: string) => print && process.stderr.write(`${s}\n`);
+  const questions = readFileSync(QUESTIONS, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => (JSON.parse(l) as { question: string }).question);
+
+  const db = await openDatabase({ dataDir: 'memory://' });
+  try {
+    const kb = createKnowledgeBase(db.pool);
+    log('kb bench: ingesting the guides…');
+    const ingest = await kb.ingest();
+    const realTimes = await timeSearches(kb, questions);
+    const real = {
+      chunks: ingest.chunks,
+      ingest_ms: ingest.ms,
+      queries: realTimes.length,
+      search_p50_ms: round(percentile(realTimes, 50)),
+      search_p95_ms: round(percentile(realTimes, 95)),
+    };
+
+    log(`kb bench: adding ${nSynthetic} synthetic chunks…`);
+    const embedder = (await kb.embedder())!;
+    const pool = (await db.pool.query<{ text: string; section: SectionName }>('SELECT text, section FROM kb_chunks')).rows;
+    const chunks = syntheticChunks(pool, nSynthetic);
+    const t0 = performance.now();
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      for (let i = 0; i < chunks.length; i += 500) {
+        const batch = chunks.slice(i, i + 500);
+        const vectors = await embedder.embed(batch.map(embeddingText));
+        await writeChunks(client, batch.map((chunk, j) => ({ chunk, vector: vectors[j]! })), embedder, 'synthetic');
+      }
+      await refreshStats(client);
+      await client.query('COMMIT');
+      await client.query('ANALYZE kb_chunks, kb_postings');
+    } finally {
+      client.release();
+    }
+    const insertMs = performance.now() - t0;
+    const synthTimes = await timeSearches(kb, questions);
+    const total = ingest.chunks + nSynthetic;
+    const synthetic = {
+      chunks: total,
+      insert_ms: Math.round(insertMs),
+      queries: synthTimes.length,
+      search_p50_ms: round(percentile(synthTimes, 50)),
+      search_p95_ms: round(percentile(synthTimes, 95)),
+    };
+
+    log('kb bench: HNSW recall@10 against exact search…');
+    const qv = await embedder.embed([...questions, ...chunks.slice(0, 40).map((c) => c.text.slice(0, 60))]);
+    const h = await hnswRecall(db.pool, qv, embedder.id, embedder.dim, 10);
+    const hnsw = {
+      chunks: total,
+      queries: qv.length,
+      k: 10,
+      ef_search: h.efSearch,
+      recall_at_10: Math.round(h.recall * 1000) / 1000,
+      exact_p50_ms: round(h.exactP50),
+      hnsw_p50_ms: round(h.hnswP50),
+      planner_uses_index: h.plannerUsesIndex,
+    };
+
+    const result: KbBenchResult = { real, synthetic, hnsw };
+    if (print) {
+      console.log('knowledge base bench');
+      console.log(`  real KB        ${real.chunks} chunks, ingest ${real.ingest_ms} ms; search p50 ${real.search_p50_ms} ms, p95 ${real.search_p95_ms} ms (${real.queries} queries)`);
+      console.log(`  synthetic KB   ${synthetic.chunks} chunks (insert ${synthetic.insert_ms} ms); search p50 ${synthetic.search_p50_ms} ms, p95 ${synthetic.search_p95_ms} ms`);
+      console.log(`  HNSW           recall@10 ${hnsw.recall_at_10} vs exact over ${hnsw.chunks} chunks (${hnsw.queries} queries, ef_search ${hnsw.ef_search}); p50 hnsw ${hnsw.hnsw_p50_ms} ms, exact ${hnsw.exact_p50_ms} ms; planner picks index: ${hnsw.planner_uses_index}`);
+    }
+    return result;
+  } finally {
+    await db.close();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runKbBench().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

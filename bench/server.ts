@@ -1,0 +1,81 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../test/server-process.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Settings that keep the server's limits out of the measurement (every other setting is the default). */
+export const BENCH_ENV: Record<string, string> = {
+  NODE_ENV: 'development', // the sandbox login the load uses is disabled in production
+  LOG_LEVEL: 'info',
+  RATE_LIMIT_IP_MAX: '1000000000',
+  RATE_LIMIT_IDENTITY_MAX: '1000000000',
+  TOKEN_SECRET: 'bench-secret-bench-secret-bench-secret-0123456789',
+};
+
+export interface BenchServer {
+  url: string;
+  pid: number;
+  dataDir: string;
+  child: ChildProcess;
+  spawnedAt: number;
+  /** Resident set size of the server process, MB (from /proc). */
+  rssMb(): number;
+  /** CPU time (user + system) the server process has used so far, ms (from /proc). */
+  cpuMs(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns `npm start`'s entry point (channels/main.ts) as its own process on a fresh temporary
+ * DATA_DIR, the embedded database, a free loopback port. The server log goes to `logFile`.
+ * With BENCH_CPU_PROF=dir the server runs under --cpu-prof and writes its profile there on stop.
+ */
+export function spawnServer(opts: { logFile: string; env?: Record<string, string> }): Promise<BenchServer> {
+  return freePort().then((port) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'xiaoshen-bench-'));
+    const prof = process.env.BENCH_CPU_PROF;
+    const args = [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), '--import', 'tsx', 'channels/main.ts'];
+    const spawnedAt = performance.now();
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...BENCH_ENV, ...opts.env, HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const log = createWriteStream(opts.logFile);
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const pid = child.pid!;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      pid,
+      dataDir,
+      child,
+      spawnedAt,
+      rssMb: () => {
+        const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        return m ? Number(m[1]) / 1024 : Number.NaN;
+      },
+      cpuMs: () => {
+        // Fields after the command name: utime is the 14th, stime the 15th field (clock ticks, 100/s).
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return (Number(fields[11]) + Number(fields[12])) * 10;
+      },
+      async stop() {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGTERM');
+          const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+          await exited;
+          clearTimeout(t);
+        }
+        log.end();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  });
+}

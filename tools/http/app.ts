@@ -1,0 +1,54 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyRequest } from 'fastify';
+import { createJsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AppContext } from '../../core/context.js';
+import { maskSensitiveText } from '../../core/mask.js';
+import { mcpHttpPlugin } from '../mcp/http.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+import { govApiPlugin } from './plugin.js';
+import { zhValidatorCompiler } from './zod-compiler.js';
+
+/** Request bodies above this are refused with 413 (the MCP endpoint allows 4 MB for transcripts). */
+export const BODY_LIMIT = 256 * 1024;
+export const VERSION = '0.1.0';
+
+/**
+ * The fastify app with everything but the agent: pino logging with identifiers masked, zod
+ * validation with Chinese messages, one error shape (`{"error": {"code", "message"}}`),
+ * OpenAPI at /docs, the sandbox service API and the MCP endpoint at /mcp.
+ * channels/server.ts builds on it (sessions, channels); tests use it on its own.
+ */
+export async function createApiServer(ctx: AppContext) {
+  // Request logs carry the URL with ID numbers and phone numbers masked (bodies are never logged).
+  const log = ctx.log.child({ component: 'http' }, {
+    serializers: {
+      req: (req: FastifyRequest) => ({ method: req.method, url: maskSensitiveText(req.url), remoteAddress: req.ip }),
+    },
+  });
+  const app = Fastify({
+    loggerInstance: log,
+    bodyLimit: BODY_LIMIT,
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(zhValidatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: '小申智能办 API', description: '上海“一网通办”对话式办事助手：沙箱政务服务、登录、工作人员后台。', version: VERSION },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+    transform: createJsonSchemaTransform({ skipList: ['/docs', '/docs/*', '/docs/json', '/docs/yaml', '/docs/static/*', '/docs/initOAuth', '/docs/uiConfig'] }),
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(govApiPlugin, { gov: ctx.gov, identity: ctx.identity, dbKind: ctx.db.kind, version: VERSION });
+  await app.register(mcpHttpPlugin, { gov: ctx.gov, identity: ctx.identity, log: ctx.log, path: '/mcp' });
+  return app;
+}
+
+export type ApiServer = Awaited<ReturnType<typeof createApiServer>>;
