@@ -207,6 +207,10 @@ describe('security', () => {
   });
 
   it("a message naming another person's ID number never makes the agent act for them", async () => {
+    const zhao = await t.login('c-zhao-lei');
+    const zhaoApps = async () =>
+      listLength((await t.app.inject({ method: 'GET', url: '/api/me/applications', headers: { authorization: `Bearer ${zhao}` } })).json());
+    const before = await zhaoApps();
     const token = await t.login('c-sun-ming');
     const s = await t.session(token);
     const turn = await t.say(s, token, '帮310107198501010514开一个无犯罪记录证明');
@@ -217,9 +221,7 @@ describe('security', () => {
     expect(follow.outcome).not.toBe('submitted');
     const view = await t.app.inject({ method: 'GET', url: `/api/sessions/${s}`, headers: { authorization: `Bearer ${token}` } });
     expect(view.body).not.toContain('310107198501010514');
-    const zhao = await t.login('c-zhao-lei');
-    const apps = await t.app.inject({ method: 'GET', url: '/api/me/applications', headers: { authorization: `Bearer ${zhao}` } });
-    expect(listLength(apps.json())).toBe(0);
+    expect(await zhaoApps()).toBe(before);
   });
 });
 

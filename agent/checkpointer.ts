@@ -36,8 +36,9 @@ export class LatestCheckpointSaver extends BaseCheckpointSaver {
         checkpoint_id text NOT NULL,
         parent_checkpoint_id text,
         type text NOT NULL,
-        checkpoint bytea NOT NULL,
-        metadata bytea NOT NULL,
+        checkpoint text NOT NULL,
+        metadata text NOT NULL,
+        pending_writes integer NOT NULL DEFAULT 0,
         updated_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (thread_id, checkpoint_ns))`);
       await client.query(`CREATE TABLE IF NOT EXISTS agent_checkpoint_writes (
@@ -93,7 +94,8 @@ export class LatestCheckpointSaver extends BaseCheckpointSaver {
     const { thread_id, checkpoint_ns = '', checkpoint_id } = (config.configurable ?? {}) as Record<string, string | undefined>;
     if (thread_id === undefined) throw new Error('Failed to put checkpoint: missing thread_id in config.configurable');
     const [[type, body], [, meta]] = await Promise.all([this.serde.dumpsTyped(checkpoint), this.serde.dumpsTyped(metadata)]);
-    await this.pool.query(UPSERT, [thread_id, checkpoint_ns, checkpoint.id, checkpoint_id ?? null, type, toBuffer(body), toBuffer(meta)]);
+    if (type !== 'json') throw new Error(`LatestCheckpointSaver stores JSON checkpoints, not ${type}`);
+    await this.pool.query(UPSERT, [thread_id, checkpoint_ns, checkpoint.id, checkpoint_id ?? null, type, toText(body), toText(meta)]);
     return { configurable: { thread_id, checkpoint_ns, checkpoint_id: checkpoint.id } };
   }
 
@@ -106,11 +108,17 @@ export class LatestCheckpointSaver extends BaseCheckpointSaver {
       return [thread_id, checkpoint_ns, checkpoint_id, taskId, taskPath, WRITES_IDX_MAP[channel] ?? i, channel, type, toBuffer(blob)];
     }));
     // One statement for all writes of the task.
+    // One statement for all writes of the task; the checkpoint row counts them, so that reading
+    // a checkpoint without pending writes (the usual case) stays a single-row lookup.
     const values = rows.map((_, r) => `(${Array.from({ length: 9 }, (_, c) => `$${r * 9 + c + 1}`).join(', ')})`).join(', ');
     await this.pool.query(
-      `INSERT INTO agent_checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, blob)
-       VALUES ${values} ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO ${
-        special ? 'UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type, blob = EXCLUDED.blob' : 'NOTHING'}`,
+      `WITH w AS (
+         INSERT INTO agent_checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, blob)
+         VALUES ${values} ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO ${
+          special ? 'UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type, blob = EXCLUDED.blob' : 'NOTHING'}
+         RETURNING 1)
+       UPDATE agent_checkpoints SET pending_writes = pending_writes + (SELECT count(*) FROM w)
+        WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3`,
       rows.flat(),
     );
   }
@@ -127,12 +135,18 @@ export class LatestCheckpointSaver extends BaseCheckpointSaver {
       this.serde.loadsTyped(row.type, row.checkpoint) as Promise<Checkpoint>,
       this.serde.loadsTyped('json', row.metadata) as Promise<CheckpointMetadata>,
     ]);
-    const writes = (row.writes ?? [])
-      .map((w) => ({ taskId: w.task_id, path: w.task_path ?? '', idx: w.idx, channel: w.channel, type: w.type, blob: w.blob }))
-      .sort((a, b) => compareWritesSortKeys(writesSortKey(a.path, a.taskId, a.idx), writesSortKey(b.path, b.taskId, b.idx)));
-    const pendingWrites: CheckpointPendingWrite[] = await Promise.all(
-      writes.map(async (w) => [w.taskId, w.channel, w.type ? await this.serde.loadsTyped(w.type, decodeBytea(w.blob)) : null] as CheckpointPendingWrite),
-    );
+    let pendingWrites: CheckpointPendingWrite[] = [];
+    if (row.pending_writes > 0) {
+      const { rows: writes } = await this.pool.query<WriteRow>(
+        `SELECT task_id, task_path, idx, channel, type, blob FROM agent_checkpoint_writes
+          WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3`,
+        [threadId, ns, row.checkpoint_id],
+      );
+      writes.sort((a, b) => compareWritesSortKeys(writesSortKey(a.task_path, a.task_id, a.idx), writesSortKey(b.task_path, b.task_id, b.idx)));
+      pendingWrites = await Promise.all(
+        writes.map(async (w) => [w.task_id, w.channel, w.type && w.blob ? await this.serde.loadsTyped(w.type, w.blob) : null] as CheckpointPendingWrite),
+      );
+    }
     return {
       config: { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: row.checkpoint_id } },
       checkpoint,
@@ -149,17 +163,22 @@ interface Row {
   checkpoint_id: string;
   parent_checkpoint_id: string | null;
   type: string;
-  checkpoint: Buffer;
-  metadata: Buffer;
-  writes: { task_id: string; task_path: string | null; idx: number; channel: string; type: string | null; blob: string | null }[] | null;
+  checkpoint: string;
+  metadata: string;
+  pending_writes: number;
 }
 
-// Pending writes come back as JSON (bytea as '\x..' hex text); they are rare, so this stays simple.
+interface WriteRow {
+  task_id: string;
+  task_path: string;
+  idx: number;
+  channel: string;
+  type: string | null;
+  blob: Buffer | null;
+}
+
 const SELECT_ROWS = `SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id, c.type, c.checkpoint, c.metadata,
-  (SELECT json_agg(json_build_object('task_id', w.task_id, 'task_path', w.task_path, 'idx', w.idx, 'channel', w.channel, 'type', w.type, 'blob', w.blob))
-     FROM agent_checkpoint_writes w
-    WHERE w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id) AS writes
-  FROM agent_checkpoints c`;
+  c.pending_writes FROM agent_checkpoints c`;
 const SELECT_LATEST = `${SELECT_ROWS} WHERE c.thread_id = $1 AND c.checkpoint_ns = $2`;
 
 // Replaces the thread's checkpoint and drops pending writes of the one it replaces, in one statement.
@@ -168,15 +187,18 @@ const UPSERT = `WITH up AS (
     VALUES ($1, $2, $3, $4, $5, $6, $7)
     ON CONFLICT (thread_id, checkpoint_ns) DO UPDATE SET
       checkpoint_id = EXCLUDED.checkpoint_id, parent_checkpoint_id = EXCLUDED.parent_checkpoint_id, type = EXCLUDED.type,
-      checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata, updated_at = now()
+      checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata, pending_writes = 0, updated_at = now()
     RETURNING 1)
   DELETE FROM agent_checkpoint_writes WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id <> $3`;
+
+const decoder = new TextDecoder();
+
+/** JSON checkpoints are stored as text: no bytea hex encoding on the way in or out. */
+function toText(u: Uint8Array | string): string {
+  return typeof u === 'string' ? u : decoder.decode(u);
+}
 
 function toBuffer(u: Uint8Array | string): Buffer {
   return typeof u === 'string' ? Buffer.from(u, 'utf8') : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
-function decodeBytea(hex: string | null): Uint8Array {
-  if (!hex) return new Uint8Array();
-  return Buffer.from(hex.startsWith('\\x') ? hex.slice(2) : hex, 'hex');
-}

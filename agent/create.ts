@@ -3,7 +3,7 @@ import { answerQuestion } from '../knowledge/answer.js';
 import { createKnowledgeBase, type KnowledgeBase } from '../knowledge/kb.js';
 import { createMcpServer } from '../tools/mcp/server.js';
 import type { Answerer } from './context.js';
-import { createLlmPath } from './llm/path.js';
+import { createLlmPath, type LlmPath } from './llm/path.js';
 import { McpToolsPool } from './mcp-pool.js';
 import { createLocalEngine } from './nlu/local-engine.js';
 import type { NluEngine } from './nlu/types.js';
@@ -13,6 +13,8 @@ export interface Agent {
   runtime: AgentRuntime;
   kb: KnowledgeBase;
   nlu: NluEngine;
+  /** The model path (understanding, wording, their client and breaker); null without OPENAI_API_KEY. */
+  llm: LlmPath | null;
   close(): Promise<void>;
 }
 
@@ -57,5 +59,5 @@ export async function createAgent(ctx: AppContext, opts: { nlu?: NluEngine } = {
     log: ctx.log,
     ...(llm ? { phraser: llm.phraser, llmTurnTimeoutMs: llm.turnTimeoutMs } : {}),
   });
-  return { runtime, kb, nlu, close: () => pool.close() };
+  return { runtime, kb, nlu, llm, close: () => pool.close() };
 }

@@ -1,7 +1,7 @@
-import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { maskSensitiveText } from '../core/mask.js';
+import { LatestCheckpointSaver } from './checkpointer.js';
 import type { AgentContext, AgentTools, Answerer } from './context.js';
 import { buildAgentGraph, type AgentGraph } from './graph.js';
 import type { ReplyPhraser } from './llm/phraser.js';
@@ -57,7 +57,9 @@ export class AgentRuntime {
   ) {}
 
   static async create(opts: AgentRuntimeOptions): Promise<AgentRuntime> {
-    const checkpointer = new PostgresSaver(opts.pool);
+    // One row per session with its latest state (see checkpointer.ts): a turn reads one row and
+    // writes one, instead of PostgresSaver's ~22 statements and ever-growing history.
+    const checkpointer = new LatestCheckpointSaver(opts.pool);
     await checkpointer.setup();
     return new AgentRuntime(buildAgentGraph(checkpointer), opts);
   }

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/config.js';
 import { openDatabase, type Database } from '../core/db.js';
@@ -95,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'eval': {
         await ready(kb);
-        const file = resolve(arg ?? new URL('./dev-questions.jsonl', import.meta.url).pathname);
+        const file = resolve(arg ?? fileURLToPath(new URL('./dev-questions.jsonl', import.meta.url)));
         const r = await evaluateRetrieval(kb, readRetrievalItems(file));
         for (const it of r.items.filter((x) => x.rank !== 1)) console.log(`rank ${it.rank ?? '-'}  ${it.id}  top: ${it.top.join(', ')}`);
         console.log(`${file}: n ${r.n}  recall@5 ${r.recall_at_5.toFixed(3)}  MRR ${r.mrr.toFixed(3)}`);

@@ -152,14 +152,27 @@ export async function createOpenAIEmbedder(opts: OpenAIEmbedderOptions): Promise
 /**
  * The configured embedder: OpenAI-compatible when OPENAI_API_KEY and OPENAI_EMBEDDING_MODEL
  * are set, else `undefined`, meaning the offline n-gram model that the knowledge base
- * learns from its guides and keeps in the database.
+ * learns from its guides and keeps in the database. When the remote model cannot be
+ * reached at start-up, it warns and falls back to the offline model (pass
+ * `strict: true` to get the error instead).
  */
-export async function configuredEmbedder(config: Config = loadConfig()): Promise<Embedder | undefined> {
+export async function configuredEmbedder(
+  config: Config = loadConfig(),
+  opts: { strict?: boolean; warn?: (msg: string) => void } = {},
+): Promise<Embedder | undefined> {
   if (!config.OPENAI_API_KEY || !config.OPENAI_EMBEDDING_MODEL) return undefined;
-  return createOpenAIEmbedder({
-    apiKey: config.OPENAI_API_KEY,
-    model: config.OPENAI_EMBEDDING_MODEL,
-    baseURL: config.OPENAI_BASE_URL,
-    timeoutMs: config.OPENAI_TIMEOUT_MS,
-  });
+  try {
+    return await createOpenAIEmbedder({
+      apiKey: config.OPENAI_API_KEY,
+      model: config.OPENAI_EMBEDDING_MODEL,
+      baseURL: config.OPENAI_BASE_URL,
+      timeoutMs: config.OPENAI_TIMEOUT_MS,
+    });
+  } catch (err) {
+    if (opts.strict) throw err;
+    (opts.warn ?? ((m: string) => process.stderr.write(`${m}\n`)))(
+      `embedding model ${config.OPENAI_EMBEDDING_MODEL} unavailable (${(err as Error).message}); using the offline embedder`,
+    );
+    return undefined;
+  }
 }

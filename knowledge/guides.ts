@@ -276,10 +276,3 @@ export function loadGuides(dir: string = GUIDES_DIR, catalogue: Service[] = load
   }
   return { dir: root, guides, issues, failed };
 }
-
-/** Hashes of the guide sources without parsing them (for a cheap staleness check). */
-export function guideSourceHashes(dir: string = GUIDES_DIR, catalogue: Service[] = loadCatalogue()): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const g of loadGuides(dir, catalogue).guides) out.set(g.id, g.hash);
-  return out;
-}

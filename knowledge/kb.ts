@@ -238,7 +238,10 @@ export function createKnowledgeBase(pool: pg.Pool, fixedEmbedder?: Embedder, opt
       let written = 0;
       await client.query('BEGIN');
       try {
-        if (toDelete.length) await client.query('DELETE FROM kb_chunks WHERE id = ANY($1)', [[...deletedIds]]);
+        if (toDelete.length) {
+          await client.query('DELETE FROM kb_postings WHERE chunk_id = ANY($1)', [[...deletedIds]]);
+          await client.query('DELETE FROM kb_chunks WHERE id = ANY($1)', [[...deletedIds]]);
+        }
         const writes = changed.map((c) => ({ chunk: c, vector: vectors.get(c.id), literal: kept.get(c.id) }));
         for (let i = 0; i < writes.length; i += WRITE_BATCH) {
           written += await writeChunks(client, writes.slice(i, i + WRITE_BATCH), embedder, root);
@@ -461,13 +464,15 @@ async function loadEmbeddingTexts(db: pg.PoolClient, ids: string[]): Promise<{ i
 /**
  * Upserts chunk rows (content, vector) and their keyword postings. Either `vector`
  * (computed now) or `literal` (the stored vector, kept) must be given for each row.
- * Call `refreshStats` once the batch of writes is done.
+ * Call `refreshStats` once the batch of writes is done. `fresh`: the chunk ids are new
+ * (bulk loads), so there are no old postings to remove.
  */
 export async function writeChunks(
   db: pg.PoolClient | pg.Pool,
   rows: { chunk: Chunk; vector?: number[]; literal?: string }[],
   embedder: Pick<Embedder, 'id' | 'dim'>,
   sourceRoot: string,
+  opts: { fresh?: boolean } = {},
 ): Promise<number> {
   if (!rows.length) return 0;
   const cols: unknown[][] = Array.from({ length: 13 }, () => []);
@@ -502,7 +507,7 @@ export async function writeChunks(
        tok_len = EXCLUDED.tok_len, updated_at = now()`,
     [...cols, embedder.id, embedder.dim],
   );
-  await db.query('DELETE FROM kb_postings WHERE chunk_id = ANY($1)', [cols[0]]);
+  if (!opts.fresh) await db.query('DELETE FROM kb_postings WHERE chunk_id = ANY($1)', [cols[0]]);
   await db.query(
     `INSERT INTO kb_postings (term, chunk_id, service_id, tf, dl)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::real[], $5::real[])`,

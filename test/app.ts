@@ -3,6 +3,7 @@ import { loadConfig, type Config } from '../core/config.js';
 import { createAppContext, type AppContext } from '../core/context.js';
 import { buildServer } from '../channels/server.js';
 import type { Turn } from '../agent/turn.js';
+import { createAgent, type Agent } from '../agent/create.js';
 
 /**
  * A real app for tests: the production context and fastify server on an in-memory
@@ -11,6 +12,8 @@ import type { Turn } from '../agent/turn.js';
 export interface TestApp {
   ctx: AppContext;
   app: AppServer;
+  /** The agent behind the app (its runtime, NLU engine and, with a key, the model path). */
+  agent: Agent;
   login(citizenId: string): Promise<string>;
   staffToken(): Promise<string>;
   session(token: string | null, channel?: 'app' | 'kiosk'): Promise<string>;
@@ -21,12 +24,14 @@ export interface TestApp {
 export async function startTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
   const config = loadConfig({ ...process.env, NODE_ENV: 'test' }, { DATA_DIR: 'memory://', LOG_LEVEL: 'silent', ...overrides });
   const ctx = await createAppContext(config);
-  const app = await buildServer(ctx);
+  const agent = await createAgent(ctx);
+  const app = await buildServer(ctx, { agent });
   await app.ready();
   const auth = (token: string | null) => (token ? { authorization: `Bearer ${token}` } : {});
   return {
     ctx,
     app,
+    agent,
     async login(citizenId) {
       const r = await app.inject({ method: 'POST', url: '/api/auth/sandbox-login', payload: { citizenId } });
       if (r.statusCode !== 200) throw new Error(`login ${citizenId}: ${r.statusCode} ${r.body}`);

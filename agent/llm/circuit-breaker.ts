@@ -72,6 +72,13 @@ export class CircuitBreaker {
     }
   }
 
+  /** Back to closed with no failures counted (an operator action, or between tests). */
+  reset(): void {
+    this.trialInFlight = false;
+    this.failures = 0;
+    this.move('closed');
+  }
+
   private move(to: BreakerState): void {
     if (this.current === to) return;
     const from = this.current;

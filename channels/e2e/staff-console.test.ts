@@ -88,12 +88,19 @@ describe.skipIf(!hasChromium)('staff console', () => {
     await chat.locator('#licences').getByText(applicationId).waitFor();
     await screenshot(chat, 'staff-4-citizen-issued');
 
+    // The unmasked view needs a reason, which is audited.
+    await detail.getByRole('button', { name: '查看完整信息' }).click();
+    await desk.locator('#detail-alert', { hasText: '须填写理由' }).waitFor();
+    await detail.getByLabel('查看完整信息的理由').fill('核对申请人身份');
+    await detail.getByRole('button', { name: '查看完整信息' }).click();
+    await detail.getByText('310107198501010514', { exact: true }).first().waitFor();
+
     // Every staff action was audited by the staff API.
     const { rows } = await server.ctx.db.pool.query<{ action: string }>(
       "SELECT action FROM audit_log WHERE actor_kind = 'staff' ORDER BY id",
     );
     const actions = rows.map((r) => r.action);
-    for (const a of ['handoff.queue', 'handoff.view', 'handoff.claim', 'handoff.reply', 'application.approve', 'handoff.close']) {
+    for (const a of ['handoff.queue', 'handoff.view', 'handoff.claim', 'handoff.reply', 'application.approve', 'handoff.close', 'handoff.view_full']) {
       expect(actions).toContain(a);
     }
     expect(citizen.errors).toEqual([]);

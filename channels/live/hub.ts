@@ -238,10 +238,9 @@ export class LiveHub {
 
 const MESSAGE_SELECT = `
   SELECT m.id::text AS id, m.handoff_id, m.author_kind, m.author_id, m.text, m.created_at,
-         h.session_id, h.citizen_id, s.name AS staff_name
+         h.session_id, h.citizen_id
     FROM handoff_messages m
-    JOIN handoffs h ON h.id = m.handoff_id
-    LEFT JOIN staff s ON m.author_kind = 'staff' AND s.id = m.author_id`;
+    JOIN handoffs h ON h.id = m.handoff_id`;
 
 interface MessageRow {
   id: string;
@@ -252,7 +251,6 @@ interface MessageRow {
   created_at: string | Date;
   session_id: string | null;
   citizen_id: string | null;
-  staff_name: string | null;
 }
 
 interface EventRow {
@@ -280,17 +278,12 @@ function messageFrame(row: MessageRow): LiveFrame {
       id: row.id,
       handoffId: row.handoff_id,
       author: row.author_kind === 'system' ? 'system' : 'staff',
-      authorName: row.staff_name ? maskStaffName(row.staff_name) : null,
+      // Citizens see the role, not the staff member's name.
+      authorName: row.author_kind === 'system' ? null : '窗口工作人员',
       text: row.text,
       at: new Date(row.created_at).toISOString(),
     },
   };
-}
-
-/** Staff are shown to citizens by surname only, e.g. 王工作人员. */
-function maskStaffName(name: string): string {
-  const first = [...name][0];
-  return first ? `${first}工作人员` : '工作人员';
 }
 
 function safeSend(sub: LiveSubscriber, frame: LiveFrame): void {

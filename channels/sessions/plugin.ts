@@ -68,12 +68,10 @@ export const sessionRoutes: FastifyPluginAsync<SessionRoutesOptions> = async (ap
     },
   }, async (req) => {
     const principal = await principalOf(req);
-    const session = await sessions.getOwned((req.params as { id: string }).id, principal);
-    if (session.endedAt) throw new AppError('session_ended', 409, '该会话已结束，请重新开始。');
     const text = parseMessageText(req.body);
-    const turn = await agent.runTurn(session.id, session.citizenId, text);
-    await sessions.touch(session.id);
-    return turn;
+    const session = await sessions.touchOwned((req.params as { id: string }).id, principal);
+    if (session.endedAt) throw new AppError('session_ended', 409, '该会话已结束，请重新开始。');
+    return agent.runTurn(session.id, session.citizenId, text);
   });
 
   app.get('/api/sessions/:id', {

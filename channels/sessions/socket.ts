@@ -11,15 +11,17 @@ import type { SessionRoutesOptions } from './plugin.js';
 import { parseMessageText } from './plugin.js';
 
 /**
- * Optional capabilities of the session socket (all additive: a client that sends only
- * `message`/`ping` frames sees exactly `ready`, `state`, `delta`, `turn`, `pong` and `error`).
+ * Optional capabilities of the session socket. All additive: a client that sends only
+ * `message`/`ping` frames gets the same `ready`, `state`, `delta`, `turn`, `pong` and `error`
+ * frames as without them, plus frame types it may ignore (`avatar`; `staff_message`,
+ * `handoff`, `application` when staff act on its case).
  */
 export interface SessionSocketExtras {
   /** Voice input (`audio` frames, binary frames) and spoken replies (`speak: true`). */
   voice?: VoicePipeline;
   /** Live delivery of staff replies and application decisions; avatar relay between sockets. */
   live?: LiveHub;
-  /** Pause between streamed reply pieces, ms (default 25; 0 in tests that do not care). */
+  /** Pause between paced `delta` pieces for clients that ask for `stream: true`, ms (default 25). */
   streamDelayMs?: number;
 }
 
@@ -57,8 +59,8 @@ function sendError(socket: WebSocket, code: string, message: string): void {
  * on a WebSocket, so the bearer token may come as `?token=`. The session must belong to the
  * caller, exactly as over HTTP; otherwise the socket closes with 4404.
  *
- * Additive frames (see SessionSocketExtras): `{type:'message', text, stream:true}` streams the
- * reply as `reply_start` / `reply_delta` before the `turn`; `speak:true` adds a `speech` frame
+ * Additive frames (see SessionSocketExtras): `{type:'message', text, stream:true}` paces the
+ * reply's `delta` frames in short phrases before the `turn`; `speak:true` adds a `speech` frame
  * (base64 WAV) after it; `audio` frames and binary frames carry voice (a `transcript` frame
  * shows what was heard, then the turn follows as for text); `avatar` frames
  * (`listening`/`thinking`/`speaking`/`idle`) go to every socket of the session; live frames
@@ -110,19 +112,19 @@ export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOpt
       /** One citizen utterance (typed or transcribed) through the agent, with the optional extras. */
       const runText = async (rawText: string, flags: { stream?: boolean | undefined; speak?: boolean | undefined }) => {
         const text = parseMessageText({ text: rawText });
-        const current = await opts.sessions.getOwned(sessionId, principal);
+        const current = await opts.sessions.touchOwned(sessionId, principal);
         if (current.endedAt) throw new AppError('session_ended', 409, '该会话已结束，请重新开始。');
         socket.send(JSON.stringify({ type: 'state', state: 'thinking' }));
         avatar('thinking');
+        const deltas = deltaPump(send, Boolean(flags.stream), extras.streamDelayMs ?? 25);
         let turn;
         try {
-          turn = await opts.agent.runTurn(sessionId, citizenId, text, { onDelta: (piece) => send({ type: 'delta', text: piece }) });
+          turn = await opts.agent.runTurn(sessionId, citizenId, text, { onDelta: (piece) => deltas.push(piece) });
         } catch (err) {
           avatar('idle');
           throw err;
         }
-        await opts.sessions.touch(sessionId);
-        if (flags.stream) await streamReply(send, turn.reply, extras.streamDelayMs ?? 25);
+        await deltas.drained();
         send({ type: 'turn', turn });
         if (flags.speak) await speakReply(turn.reply);
         else avatar('idle');
@@ -241,15 +243,27 @@ function tooLarge(voice: VoicePipeline): AppError {
   return new AppError('audio_too_large', 413, `录音太大了（最多 ${Math.round(voice.limits.maxBytes / 1024 / 1024)} MB），请说短一点再试。`);
 }
 
-/** Sends the reply in small pieces (by phrase, at most a few characters each) before the turn. */
-async function streamReply(send: (f: Record<string, unknown>) => void, reply: string, delayMs: number): Promise<void> {
-  const pieces = splitForStreaming(reply);
-  const pause = pieces.length > 0 ? Math.min(delayMs, 1500 / pieces.length) : 0;
-  send({ type: 'reply_start' });
-  for (const text of pieces) {
-    send({ type: 'reply_delta', text });
-    if (pause > 0) await new Promise((r) => setTimeout(r, pause));
-  }
+/**
+ * Sends the agent's reply pieces as `delta` frames. With `stream` (the pages ask for it) each
+ * piece is split into short phrases sent a few tens of milliseconds apart (at most ~1.5 s per
+ * piece), so the reply appears progressively even when the agent releases it in one piece.
+ */
+function deltaPump(send: (f: Record<string, unknown>) => void, paced: boolean, delayMs: number) {
+  let chain: Promise<void> = Promise.resolve();
+  return {
+    push(piece: string): void {
+      if (!paced) return send({ type: 'delta', text: piece });
+      const parts = splitForStreaming(piece);
+      const pause = Math.min(delayMs, 1500 / Math.max(1, parts.length));
+      chain = chain.then(async () => {
+        for (const text of parts) {
+          send({ type: 'delta', text });
+          if (pause > 0) await new Promise((r) => setTimeout(r, pause));
+        }
+      });
+    },
+    drained: (): Promise<void> => chain,
+  };
 }
 
 export function splitForStreaming(text: string, size = 6): string[] {

@@ -48,6 +48,20 @@ export class SessionStore {
     return row;
   }
 
+  /**
+   * For a turn: the session if `caller` may use it (else 404), marked active in the same
+   * statement — one query per turn instead of a lookup and a separate touch.
+   */
+  async touchOwned(id: string, caller: Principal | null): Promise<SessionRow> {
+    const { rows } = await this.pool.query(
+      `UPDATE chat_sessions SET last_active_at = now() WHERE id = $1 AND owner = $2
+       RETURNING id, owner, citizen_id, channel, created_at, ended_at`,
+      [id, ownerKey(caller)],
+    );
+    if (!rows[0]) throw notFound('会话');
+    return toRow(rows[0]);
+  }
+
   async touch(id: string): Promise<void> {
     await this.pool.query('UPDATE chat_sessions SET last_active_at = now() WHERE id = $1', [id]);
   }

@@ -26,7 +26,7 @@ CREATE INDEX IF NOT EXISTS kb_chunks_service ON kb_chunks (service_id, section, 
 -- text, with field-weighted term frequency, scored by BM25 in SQL (knowledge/search.ts).
 CREATE TABLE IF NOT EXISTS kb_postings (
   term       text NOT NULL,
-  chunk_id   text NOT NULL REFERENCES kb_chunks (id) ON DELETE CASCADE,
+  chunk_id   text NOT NULL,                    -- kb_chunks.id (no FK: bulk writes; kb.ts deletes with the chunk)
   service_id text NOT NULL,
   tf         real NOT NULL,
   dl         real NOT NULL,                    -- the chunk's tok_len, kept here for scoring

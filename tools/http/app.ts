@@ -23,7 +23,7 @@ export async function createApiServer(ctx: AppContext) {
   // Request logs carry the URL with ID numbers and phone numbers masked (bodies are never logged).
   const log = ctx.log.child({ component: 'http' }, {
     serializers: {
-      req: (req: FastifyRequest) => ({ method: req.method, url: maskSensitiveText(req.url), remoteAddress: req.ip }),
+      req: (req: FastifyRequest) => ({ method: req.method, url: maskSensitiveText(req.url).replace(/([?&](?:token|access_token)=)[^&]*/gi, '$1[masked]'), remoteAddress: req.ip }),
     },
   });
   const app = Fastify({

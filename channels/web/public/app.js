@@ -133,14 +133,11 @@ function onFrame(frame) {
     case 'transcript':
       addMessage('citizen', frame.text, { voice: true });
       break;
-    case 'reply_start':
-      state.streamingBubble = addMessage('agent', '', { streaming: true });
-      break;
-    case 'reply_delta':
-      if (state.streamingBubble) {
-        state.streamingBubble.querySelector('.bubble').textContent += frame.text;
-        scrollDown();
-      }
+    case 'delta':
+      // The reply as it is released; the turn that follows carries the whole of it.
+      if (!state.streamingBubble) state.streamingBubble = addMessage('agent', '', { streaming: true });
+      state.streamingBubble.querySelector('.bubble').textContent += frame.text;
+      scrollDown();
       break;
     case 'turn':
       $('thinking').hidden = true;
@@ -152,7 +149,7 @@ function onFrame(frame) {
       if (state.seenStaff.has(frame.message.id)) break;
       state.seenStaff.add(frame.message.id);
       addMessage(frame.message.author === 'system' ? 'system' : 'staff', frame.message.text, {
-        from: frame.message.author === 'system' ? '人工服务' : `人工客服${frame.message.authorName ? ` · ${frame.message.authorName}` : ''}`,
+        from: frame.message.author === 'system' ? '人工服务' : (frame.message.authorName ?? '人工客服'),
       });
       break;
     case 'handoff':

@@ -99,14 +99,14 @@ function onFrame(frame) {
     case 'transcript':
       $('heard').textContent = `您说：${frame.text}`;
       break;
-    case 'reply_start':
-      person.streaming = true;
-      $('reply').textContent = '';
-      $('reply').classList.add('streaming');
-      $('card-area').replaceChildren();
-      break;
-    case 'reply_delta':
-      if (person.streaming) $('reply').textContent += frame.text;
+    case 'delta':
+      if (!person.streaming) {
+        person.streaming = true;
+        $('reply').textContent = '';
+        $('reply').classList.add('streaming');
+        $('card-area').replaceChildren();
+      }
+      $('reply').textContent += frame.text;
       break;
     case 'turn':
       person.streaming = false;

@@ -150,6 +150,9 @@ function renderDetail(h) {
       ['手机号码', h.citizenContact?.phone ?? '—'],
     ]),
     el('p', { class: 'muted' }, h.unmasked ? '当前为完整视图（已记入审计）。' : '身份证号、手机号已脱敏显示。'),
+    h.unmasked ? null : el('div', { class: 'actions-row' },
+      el('input', { id: 'full-why', type: 'text', maxlength: '500', 'aria-label': '查看完整信息的理由', placeholder: '如需查看完整号码，请填写理由（记入审计）' }),
+      el('button', { type: 'button', class: 'btn small', id: 'full-view', onclick: () => void fullView() }, '查看完整信息')),
     el('h3', {}, '对话记录'),
     el('ol', { class: 'transcript', 'aria-label': '对话记录' }, (h.transcript ?? []).map((t) =>
       el('li', {}, el('span', { class: 'role' }, ROLE_LABEL[t.role] ?? t.role), ' ', t.text))),
@@ -192,6 +195,23 @@ function renderDetail(h) {
         el('button', { type: 'button', class: 'btn', id: 'close', onclick: () => void act('close') }, '结束工单')),
     ] : el('p', { class: 'muted' }, '工单已结束。'),
   ].flat(Infinity).filter(Boolean));
+}
+
+/** The unmasked view: only with a reason, which the staff API writes to the audit log. */
+async function fullView() {
+  const id = state.selected;
+  const why = $('full-why')?.value.trim() ?? '';
+  $('detail-alert').textContent = '';
+  if (why.length < 2) {
+    $('detail-alert').textContent = '查看完整信息须填写理由（至少 2 个字）。';
+    return;
+  }
+  try {
+    renderDetail(await call(`/api/staff/handoffs/${encodeURIComponent(id)}/full-view`, { method: 'POST', body: { why } }));
+    announce('已显示完整信息，本次查看已记入审计。');
+  } catch (err) {
+    $('detail-alert').textContent = err.message;
+  }
 }
 
 function canDecide(app) {
