@@ -8,6 +8,7 @@ import { McpToolsPool } from './mcp-pool.js';
 import { createLocalEngine } from './nlu/local-engine.js';
 import type { NluEngine } from './nlu/types.js';
 import { AgentRuntime } from './runtime.js';
+import { AdvisorySessionLock } from './session-lock.js';
 
 export interface Agent {
   runtime: AgentRuntime;
@@ -51,6 +52,9 @@ export async function createAgent(ctx: AppContext, opts: { nlu?: NluEngine } = {
   const pool = new McpToolsPool((citizenId) =>
     createMcpServer(ctx.gov, { kind: 'citizen', citizenId, name: citizenId, via: 'sandbox' }, { log: ctx.log }),
   );
+  const sessionLock = ctx.db.kind === 'postgres' && ctx.config.DATABASE_URL
+    ? new AdvisorySessionLock(ctx.config.DATABASE_URL, { log: ctx.log })
+    : undefined;
   const runtime = await AgentRuntime.create({
     pool: ctx.db.pool,
     nlu,
@@ -58,6 +62,8 @@ export async function createAgent(ctx: AppContext, opts: { nlu?: NluEngine } = {
     toolsFor: (citizenId) => pool.forCitizen(citizenId),
     log: ctx.log,
     ...(llm ? { phraser: llm.phraser, llmTurnTimeoutMs: llm.turnTimeoutMs } : {}),
+    // Several replicas on one server database: a session's turns are serialised across them.
+    ...(sessionLock ? { sessionLock } : {}),
   });
-  return { runtime, kb, nlu, llm, close: () => pool.close() };
+  return { runtime, kb, nlu, llm, close: async () => { await pool.close(); await sessionLock?.close(); } };
 }

@@ -8,6 +8,7 @@ import type { ReplyPhraser } from './llm/phraser.js';
 import { withTurnBudget } from './llm/turn-budget.js';
 import type { LlmRunContext } from './llm/wording.js';
 import type { NluEngine } from './nlu/types.js';
+import type { SessionLock } from './session-lock.js';
 import type { State, TurnRecord } from './state.js';
 import type { Turn } from './turn.js';
 
@@ -22,6 +23,11 @@ export interface AgentRuntimeOptions {
   phraser?: ReplyPhraser;
   /** Model time a whole turn may spend (understanding and wording together); unset: no turn budget. */
   llmTurnTimeoutMs?: number;
+  /**
+   * Serialises a session's turns across instances (several replicas on one server database:
+   * a Postgres advisory lock, see session-lock.ts). Within this process turns are always serialised.
+   */
+  sessionLock?: SessionLock;
 }
 
 export interface TurnOptions {
@@ -104,7 +110,8 @@ export class AgentRuntime {
 
   private async serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(key) ?? Promise.resolve();
-    const run = prev.catch(() => undefined).then(fn);
+    const lock = this.opts.sessionLock;
+    const run = prev.catch(() => undefined).then(lock ? () => lock.run(key, fn) : fn);
     this.locks.set(key, run);
     try {
       return await run;

@@ -2,7 +2,7 @@
  * The eval harness (shared/spec/EVAL.md):
  *
  *   npm run eval -- [--nlu FILE.jsonl] [--scenarios FILE.jsonl] [--retrieval FILE.jsonl]
- *                   [--out DIR] [--nlu-engine local|llm] [--gate]
+ *                   [--out DIR] [--nlu-engine local|llm] [--gate] [--injection]
  *
  * With no dataset files it runs the project's own sets (evals/data); with some, only those.
  * Writes DIR/report.json and DIR/report.html (default evals/out), prints a short table.
@@ -32,6 +32,7 @@ import {
   type ScenarioItem,
 } from './datasets.js';
 import { evaluateGate, formatGate } from './gate.js';
+import { formatInjection, injectionSection } from '../agent/llm/injection-eval.js';
 import { renderHtml } from './html.js';
 import { loadLlmEngine, MissingModuleError, startInProcessApp } from './modules.js';
 import { runNluEngine, scoreNlu, type UnderstandingEngine } from './nlu.js';
@@ -63,10 +64,12 @@ export interface CliOptions {
   out: string;
   nluEngine: 'local' | 'llm';
   gate: boolean;
+  /** Prompt-injection attempts through the chat API (agent/llm/injection-eval.ts): --injection, or the default run. */
+  injection?: boolean;
 }
 
 const USAGE = `usage: npm run eval -- [--nlu FILE.jsonl] [--scenarios FILE.jsonl] [--retrieval FILE.jsonl]
-                       [--out DIR] [--nlu-engine local|llm] [--gate]
+                       [--out DIR] [--nlu-engine local|llm] [--gate] [--injection]
 With no dataset file the project's own sets (evals/data) are run; with some, only those.`;
 
 export function parseCli(argv: string[]): CliOptions | 'help' {
@@ -81,6 +84,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
         out: { type: 'string' },
         'nlu-engine': { type: 'string' },
         gate: { type: 'boolean', default: false },
+        injection: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       allowPositionals: false,
@@ -93,7 +97,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
   if (v.help) return 'help';
   const engine = v['nlu-engine'] ?? 'local';
   if (engine !== 'local' && engine !== 'llm') throw new UsageError(`--nlu-engine must be local or llm, not "${engine}"\n${USAGE}`);
-  const any = v.nlu !== undefined || v.scenarios !== undefined || v.retrieval !== undefined;
+  const any = v.nlu !== undefined || v.scenarios !== undefined || v.retrieval !== undefined || v.injection === true;
   const pick = (given: string | undefined, fallback: string): string | null =>
     given !== undefined ? resolve(given) : any ? null : fallback;
   return {
@@ -103,6 +107,7 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
     out: resolve(v.out ?? DEFAULT_OUT),
     nluEngine: engine,
     gate: v.gate ?? false,
+    injection: v.injection === true || !any,
   };
 }
 
@@ -286,6 +291,7 @@ export async function runEval(opts: CliOptions): Promise<{ report: Report; exitC
   const nlu = sets.nlu ? await runNluSection(sets.nlu, opts, ref) : skippedNlu('no NLU set selected');
   const scenarios = sets.scenarios ? await runScenarioSection(sets.scenarios, ref) : skippedScenarios('no scenario set selected');
   const retrieval = sets.retrieval ? await runRetrievalSection(sets.retrieval) : skippedRetrieval('no retrieval set selected');
+  const injection = opts.injection ? await injectionSection(opts.nluEngine) : undefined;
 
   const ids = new Set<string>([
     ...Object.keys(nlu.per_service ?? {}),
@@ -305,6 +311,7 @@ export async function runEval(opts: CliOptions): Promise<{ report: Report; exitC
     })),
     gate: null,
     duration_ms: 0,
+    ...(injection ? { injection } : {}),
   };
   const gate = evaluateGate(report);
   if (opts.gate) report.gate = gate;
@@ -315,6 +322,7 @@ export async function runEval(opts: CliOptions): Promise<{ report: Report; exitC
   writeFileSync(join(opts.out, 'report.html'), renderHtml(report));
 
   const lines = [formatSummary(report)];
+  if (report.injection) lines.push(formatInjection(report.injection));
   if (warnings.length) {
     lines.push(`Warnings (${warnings.length}):`, ...warnings.map((w) => `  ${formatWarning(w)}`));
   }

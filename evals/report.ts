@@ -8,6 +8,7 @@ import type { GateResult } from './gate.js';
 import type { ConfusionPair, LatencyStats, NluMetrics, NluMistake, Tally } from './nlu.js';
 import type { ScenarioMetrics, ScenarioResult } from './scenarios.js';
 import type { SplitOffender } from './split.js';
+import type { InjectionSection } from '../agent/llm/injection-eval.js';
 
 export interface BaselineSection {
   name: string;
@@ -108,6 +109,8 @@ export interface Report {
   service_names: Record<string, string>;
   gate: GateResult | null;
   duration_ms: number;
+  /** Prompt-injection attempts (agent/llm/injection-eval.ts): {n, disclosed, unconfirmed_submissions, items}; absent when not run. */
+  injection?: InjectionSection;
 }
 
 export function skippedNlu(reason: string): NluSection {

@@ -131,9 +131,9 @@ describe('OpenAI-compatible embeddings', () => {
   it('falls back to the offline embedder when the endpoint is unreachable', async () => {
     const warnings: string[] = [];
     const config = loadConfig({ OPENAI_API_KEY: 'k', OPENAI_EMBEDDING_MODEL: 'm', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', OPENAI_TIMEOUT_MS: '500' });
-    expect(await configuredEmbedder(config, { warn: (w) => warnings.push(w) })).toBeUndefined();
+    expect(await configuredEmbedder(config, { warn: (w) => warnings.push(w), maxRetries: 0 })).toBeUndefined();
     expect(warnings[0]).toMatch(/unavailable/);
-    await expect(configuredEmbedder(config, { strict: true })).rejects.toThrow();
+    await expect(configuredEmbedder(config, { strict: true, maxRetries: 0 })).rejects.toThrow();
   });
 
   it('is not used without both key and model', async () => {

@@ -117,6 +117,8 @@ export interface OpenAIEmbedderOptions {
   timeoutMs?: number;
   /** Requested output dimension (models that support it); otherwise probed. */
   dimensions?: number;
+  /** Retries on a failed request (default 2). */
+  maxRetries?: number;
 }
 
 export async function createOpenAIEmbedder(opts: OpenAIEmbedderOptions): Promise<Embedder> {
@@ -127,7 +129,7 @@ export async function createOpenAIEmbedder(opts: OpenAIEmbedderOptions): Promise
     dimensions: opts.dimensions,
     timeout: opts.timeoutMs,
     batchSize: 64,
-    maxRetries: 2,
+    maxRetries: opts.maxRetries ?? 2,
     configuration: opts.baseURL ? { baseURL: opts.baseURL } : undefined,
   });
   const l2 = (v: number[]) => {
@@ -158,7 +160,7 @@ export async function createOpenAIEmbedder(opts: OpenAIEmbedderOptions): Promise
  */
 export async function configuredEmbedder(
   config: Config = loadConfig(),
-  opts: { strict?: boolean; warn?: (msg: string) => void } = {},
+  opts: { strict?: boolean; warn?: (msg: string) => void; maxRetries?: number } = {},
 ): Promise<Embedder | undefined> {
   if (!config.OPENAI_API_KEY || !config.OPENAI_EMBEDDING_MODEL) return undefined;
   try {
@@ -167,6 +169,7 @@ export async function configuredEmbedder(
       model: config.OPENAI_EMBEDDING_MODEL,
       baseURL: config.OPENAI_BASE_URL,
       timeoutMs: config.OPENAI_TIMEOUT_MS,
+      maxRetries: opts.maxRetries,
     });
   } catch (err) {
     if (opts.strict) throw err;

@@ -213,21 +213,35 @@ export interface VectorRow {
 /**
  * HNSW search breadth. pgvector returns at most ef_search rows from an index scan, so it
  * must exceed the candidate count; 100 also lifts recall@10 on hashed n-gram vectors
- * (see bench/kb.ts). Filtered searches (one service) scan on iteratively.
+ * (see bench/kb.ts).
  */
 export const EF_SEARCH = 100;
 
+/**
+ * Nearest chunks by cosine distance. Over the whole corpus this is an HNSW index scan
+ * (when the planner finds it cheaper than a sequential scan, i.e. beyond a few thousand
+ * chunks); within one service (a dozen chunks) it is exact.
+ */
 export async function vectorSearch(
   db: pg.Pool,
   vector: number[],
   opts: { model: string; dim: number; serviceId?: string; limit: number; efSearch?: number },
 ): Promise<VectorRow[]> {
   const expr = vectorExpr(opts.dim);
-  const params: unknown[] = [vectorLiteral(vector), opts.model, opts.limit];
-  let filter = '';
+  const cast = queryCast(opts.dim);
   if (opts.serviceId) {
-    params.push(opts.serviceId);
-    filter = `AND service_id = $${params.length}`;
+    // OFFSET 0 keeps the filter below the sort, so the service index is used, not HNSW.
+    const res = await db.query<VectorRow>(
+      `SELECT id, section, distance FROM (
+         SELECT id, section, (${expr} <=> $1${cast})::float8 AS distance
+           FROM kb_chunks
+          WHERE embedding_dim = ${opts.dim} AND embedding_model = $2 AND service_id = $4
+         OFFSET 0) s
+        ORDER BY distance, id
+        LIMIT $3`,
+      [vectorLiteral(vector), opts.model, opts.limit, opts.serviceId],
+    );
+    return res.rows;
   }
   const ef = Math.max(opts.efSearch ?? EF_SEARCH, opts.limit);
   // SET LOCAL needs a transaction on one connection.
@@ -235,18 +249,16 @@ export async function vectorSearch(
   try {
     await client.query('BEGIN');
     await client.query(`SET LOCAL hnsw.ef_search = ${Math.floor(ef)}`);
-    if (opts.serviceId) await client.query(`SET LOCAL hnsw.iterative_scan = relaxed_order`);
     const res = await client.query<VectorRow>(
-      `SELECT id, section, (${expr} <=> $1${queryCast(opts.dim)})::float8 AS distance
+      `SELECT id, section, (${expr} <=> $1${cast})::float8 AS distance
          FROM kb_chunks
-        WHERE embedding_dim = ${opts.dim} AND embedding_model = $2 ${filter}
-        ORDER BY ${expr} <=> $1${queryCast(opts.dim)}
+        WHERE embedding_dim = ${opts.dim} AND embedding_model = $2
+        ORDER BY ${expr} <=> $1${cast}
         LIMIT $3`,
-      params,
+      [vectorLiteral(vector), opts.model, opts.limit],
     );
     await client.query('COMMIT');
-    // relaxed_order may return rows slightly out of order: restore it.
-    return res.rows.sort((a, b) => a.distance - b.distance);
+    return res.rows;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;

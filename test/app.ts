@@ -22,7 +22,8 @@ export interface TestApp {
 }
 
 export async function startTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
-  const config = loadConfig({ ...process.env, NODE_ENV: 'test' }, { DATA_DIR: 'memory://', LOG_LEVEL: 'silent', ...overrides });
+  // No model unless a test asks for one (a developer's OPENAI_API_KEY must not reach tests).
+  const config = loadConfig({ ...process.env, NODE_ENV: 'test' }, { DATA_DIR: 'memory://', LOG_LEVEL: 'silent', OPENAI_API_KEY: undefined, ...overrides });
   const ctx = await createAppContext(config);
   const agent = await createAgent(ctx);
   const app = await buildServer(ctx, { agent });

@@ -25,7 +25,7 @@ const GuardSchema = z.object({
   possessors_allowed: z.array(z.string().min(1)),
   number_units: z.array(z.string().min(1)),
   claims: z.record(z.string(), z.string().min(1)),
-  consult_terms: z.object({ words: z.array(z.string().min(1)), suffixes: z.array(z.string().min(1)) }),
+  key_terms: z.object({ words: z.array(z.string().min(1)), suffixes: z.array(z.string().min(1)) }),
   consult_unsure: z.string().min(1),
   question_markers: z.array(z.string().min(1)),
   injection_markers: z.array(z.string().min(1)),
@@ -232,9 +232,9 @@ const NOT_A_QUALIFIER = new Set([...'这那该此本每各其份张个项的之�
  * that `support` lacks.
  */
 function unsupportedTerm(text: string, support: string, rules: GuardRules, kind: 'task' | 'consult'): string | null {
-  for (const w of rules.consult_terms.words) if (text.includes(w) && !support.includes(w)) return w;
+  for (const w of rules.key_terms.words) if (text.includes(w) && !support.includes(w)) return w;
   if (kind === 'consult') {
-    for (const s of rules.consult_terms.suffixes) {
+    for (const s of rules.key_terms.suffixes) {
       for (let i = text.indexOf(s); i >= 0; i = text.indexOf(s, i + 1)) {
         const before = hanBefore(text, i, 1);
         const term = before && !NOT_A_QUALIFIER.has(before) ? `${before}${s}` : s;

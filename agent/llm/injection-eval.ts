@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { buildServer } from '../../channels/server.js';
 import { loadConfig, type Config } from '../../core/config.js';
-import { createAppContext, type AppContext } from '../../core/context.js';
+import type { AppContext } from '../../core/context.js';
 import { maskBankAccount, maskIdNumber, maskPhone } from '../../core/mask.js';
 import { CITIZENS_PATH, readJsonl } from '../../evals/datasets.js';
-import { createAgent } from '../create.js';
+import { startProgress } from '../../evals/progress.js';
 import { withoutServiceNames } from './guard.js';
 
 /**
@@ -75,10 +74,15 @@ export async function runInjectionEval(opts: InjectionEvalOptions = {}): Promise
   const config: Config = { ...base, ...opts.config, ...(engine === 'local' ? { OPENAI_API_KEY: undefined } : {}) };
   if (engine === 'llm' && !config.OPENAI_API_KEY) throw new Error('the injection eval with the llm engine needs OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible endpoint)');
 
+  // The app is loaded only when the eval runs (the harness imports this module up front).
+  const [{ createAppContext }, { buildServer }, { createAgent }] = await Promise.all([
+    import('../../core/context.js'), import('../../channels/server.js'), import('../create.js'),
+  ]);
   const ctx = opts.ctx ?? (await createAppContext(config));
   const scoped: AppContext = { ...ctx, config };
   const agent = await createAgent(scoped);
-  const app = await buildServer(scoped, { agent });
+  // One identity sends dozens of turns in seconds here: the per-identity rate limits are off.
+  const app = await buildServer(scoped, { agent, limits: { ipMax: 0, identityMax: 0 } });
   try {
     await app.ready();
     const secrets = citizenSecrets();
@@ -141,7 +145,8 @@ export async function runInjectionEval(opts: InjectionEvalOptions = {}): Promise
 }
 
 /** One line for the eval's printout. */
-export function formatInjection(r: InjectionReport): string {
+export function formatInjection(r: InjectionReport | InjectionSection): string {
+  if ('error' in r) return `Injection (${r.engine}): not run: ${r.error}`;
   return `Injection (${r.engine}): ${r.n} attempts, disclosed ${r.disclosed}, unconfirmed submissions ${r.unconfirmed_submissions}${r.errors ? `, errors ${r.errors}` : ''}`;
 }
 
@@ -215,4 +220,29 @@ export function revealsRecord(text: string, names: readonly string[] = citizenSe
 function listLength(x: unknown): number {
   if (Array.isArray(x)) return x.length;
   return ((x as { applications?: unknown[] }).applications ?? []).length;
+}
+
+// ------------------------------------------------------------------ for the eval harness
+
+/** The `injection` section of evals/out/report.json. */
+export type InjectionSection =
+  | InjectionReport
+  | { engine: 'local' | 'llm'; file: string; n: number; disclosed: null; unconfirmed_submissions: null; error: string };
+
+/**
+ * What evals/cli.ts calls (`--injection`, and in the default run): the set through the chat
+ * API with a progress bar. Never throws: a run that could not happen is reported with `error`.
+ */
+export async function injectionSection(engine: 'local' | 'llm', file = DEFAULT_INJECTION_SET): Promise<InjectionSection> {
+  const total = readJsonl(file, InjectionItem).length;
+  const progress = startProgress(`injection (${engine})`, total);
+  try {
+    return await runInjectionEval({ engine, file, onItem: () => progress.tick() });
+  } catch (err) {
+    const error = `the injection eval could not run: ${(err as Error).message}`;
+    process.stderr.write(`[eval] ${error}\n`);
+    return { engine, file, n: total, disclosed: null, unconfirmed_submissions: null, error };
+  } finally {
+    progress.stop();
+  }
 }

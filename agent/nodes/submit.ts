@@ -51,7 +51,8 @@ export async function submit(state: State, config: NodeConfig): Promise<Update> 
       };
     }
     let reply = say('submitted', { service: p.serviceName, applicationId: app.id, statusMessage: app.statusMessage });
-    if (result.licence) reply += say('issued_licence', { licence: result.licence.name });
+    // The status message usually says where the certificate went; say it only when it does not.
+    if (result.licence && !app.statusMessage.includes('卡包')) reply += say('issued_licence', { licence: result.licence.name });
     return {
       ...resetTask(),
       confirmed: true,

@@ -69,6 +69,7 @@ function render(turn: z.infer<typeof TurnShape>): string {
     lines.push('  ┌ 确认信息');
     for (const f of card.fields as { label: string; value: string | null }[]) lines.push(`  │ ${f.label}：${f.value ?? '（待填写）'}`);
     lines.push('  └ 回复「确认」提交，或直接说要改什么');
+    lines.push('  [1] 立即办理  [2] 修改  [3] 取消');
   } else if (card?.type === 'choices' && Array.isArray(card.options)) {
     lines.push(`  选项：${(card.options as { label: string }[]).map((o, i) => `[${i + 1}] ${o.label}`).join('  ')}`);
   }
@@ -94,18 +95,30 @@ async function main(): Promise<void> {
   const created = await send('POST', '/api/sessions', { channel: args.channel }, token);
   const sessionId = (created.json as { sessionId: string }).sessionId;
 
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
+  let options: { label: string; text?: string; value?: string }[] = [];
+  rl.setPrompt('您：');
+  rl.prompt();
   try {
-    for (;;) {
-      const text = (await rl.question('您：')).trim();
-      if (!text) continue;
+    // Reading lines as an async stream also works when a script pipes the whole conversation in.
+    for await (const line of rl) {
+      let text = line.trim();
+      if (!text) { rl.prompt(); continue; }
       if (text === '/quit' || text === '/exit') break;
+      // "1", "2", ... picks an option of the last card.
+      const pick = /^\d+$/.test(text) ? options[Number(text) - 1] : undefined;
+      if (pick) text = pick.text ?? pick.value ?? pick.label;
+      if (!process.stdin.isTTY) console.log(text);
       const r = await send('POST', `/api/sessions/${sessionId}/messages`, { text }, token);
       if (r.status !== 200) {
         console.log(`（错误）${(r.json as { error?: { message?: string } })?.error?.message ?? r.status}`);
-        continue;
+      } else {
+        const turn = TurnShape.parse(r.json);
+        options = Array.isArray(turn.card?.options) ? (turn.card.options as typeof options)
+          : Array.isArray(turn.card?.actions) ? (turn.card.actions as typeof options) : [];
+        console.log(render(turn));
       }
-      console.log(render(TurnShape.parse(r.json)));
+      rl.prompt();
     }
   } finally {
     rl.close();

@@ -10,13 +10,19 @@ import { attachSessionSocket, type SessionSocketExtras } from './socket.js';
 export const MAX_MESSAGE_CHARS = 2000;
 
 export interface SessionRoutesOptions {
-  agent: AgentRuntime;
+  /** The agent (or a wrapper of it, e.g. channels/metrics instrumentAgent). */
+  agent: Pick<AgentRuntime, 'runTurn' | 'view'>;
   sessions: SessionStore;
   /** The caller's identity from the bearer token, or null when there is none. Throws 401 on a bad token. */
   principalOf: (req: FastifyRequest) => Promise<Principal | null>;
   maxSessionsPerCitizen?: number;
   /** Optional socket capabilities (voice, live delivery, streaming); see channels/sessions/socket.ts. */
   socket?: SessionSocketExtras;
+  /**
+   * Per-identity limit on what costs a turn (a new session, a message, a voice clip), over
+   * HTTP and the WebSocket alike; throws a 429 AppError. See channels/security.
+   */
+  turnLimit?: (req: FastifyRequest, principal: Principal | null) => Promise<void>;
 }
 
 const CreateBody = z.object({ channel: z.enum(['app', 'kiosk']).default('app') }).default({ channel: 'app' });
@@ -52,6 +58,7 @@ export const sessionRoutes: FastifyPluginAsync<SessionRoutesOptions> = async (ap
     const principal = await principalOf(req);
     const parsed = CreateBody.safeParse(req.body ?? {});
     if (!parsed.success) throw badRequest('channel 只能是 app 或 kiosk。');
+    await opts.turnLimit?.(req, principal);
     if (principal?.kind === 'citizen' && (await sessions.countActiveFor(principal.citizenId)) >= maxSessions) {
       throw new AppError('too_many_sessions', 429, '您同时打开的会话过多，请关闭不用的会话后再试。');
     }
@@ -69,6 +76,7 @@ export const sessionRoutes: FastifyPluginAsync<SessionRoutesOptions> = async (ap
   }, async (req) => {
     const principal = await principalOf(req);
     const text = parseMessageText(req.body);
+    await opts.turnLimit?.(req, principal);
     const session = await sessions.touchOwned((req.params as { id: string }).id, principal);
     if (session.endedAt) throw new AppError('session_ended', 409, '该会话已结束，请重新开始。');
     return agent.runTurn(session.id, session.citizenId, text);

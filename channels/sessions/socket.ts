@@ -75,6 +75,7 @@ export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOpt
   void app.register(async (scope) => {
     await scope.register(websocket, { options: { maxPayload: MAX_WS_PAYLOAD } });
     scope.get('/api/sessions/:id/ws', { websocket: true }, async (socket, req) => {
+      coalesceWrites(socket);
       const query = req.query as { token?: string };
       if (!req.headers.authorization && typeof query.token === 'string') req.headers.authorization = `Bearer ${query.token}`;
       let session;
@@ -145,6 +146,7 @@ export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOpt
 
       const runAudio = async (data: Buffer, hints: AudioHints, flags: { stream?: boolean | undefined; speak?: boolean | undefined }) => {
         if (!extras.voice?.asr) throw asrErrors.unavailable();
+        await opts.turnLimit?.(req, principal);
         send({ type: 'state', state: 'transcribing' });
         avatar('thinking');
         let text: string;
@@ -182,6 +184,7 @@ export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOpt
           case 'ping':
             return socket.send(JSON.stringify({ type: 'pong' }));
           case 'message':
+            await opts.turnLimit?.(req, principal);
             return runText(frame.text, frame);
           case 'audio': {
             if (!extras.voice?.asr) throw asrErrors.unavailable();
@@ -223,6 +226,28 @@ export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOpt
       });
     });
   });
+}
+
+/**
+ * Frames sent in the same tick leave in one write: a turn's `delta`, `turn` and `avatar` frames
+ * cost one system call instead of one each (ws writes every frame separately).
+ */
+function coalesceWrites(ws: WebSocket): void {
+  const raw = (ws as unknown as { _socket?: { cork?: () => void; uncork?: () => void } })._socket;
+  if (!raw || typeof raw.cork !== 'function' || typeof raw.uncork !== 'function') return;
+  const send = ws.send.bind(ws) as (...args: unknown[]) => void;
+  let corked = false;
+  ws.send = ((...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      raw.cork!();
+      process.nextTick(() => {
+        corked = false;
+        raw.uncork!();
+      });
+    }
+    send(...args);
+  }) as WebSocket['send'];
 }
 
 interface AudioHints {
