@@ -228,12 +228,12 @@ async function runNluSection(set: Loaded<NluItem>, opts: CliOptions, ref: Refere
   };
 }
 
-async function runScenarioSection(set: Loaded<ScenarioItem>, ref: ReferenceData): Promise<ScenarioSection> {
+async function runScenarioSection(set: Loaded<ScenarioItem>, ref: ReferenceData, engine: 'local' | 'llm'): Promise<ScenarioSection> {
   const items = set.items.map((l) => l.item);
-  const config = loadConfig(
-    { ...process.env, DATA_DIR: 'memory://', NODE_ENV: 'test', LOG_LEVEL: 'silent' },
-    { DATABASE_URL: undefined, DATA_DIR: 'memory://', NODE_ENV: 'test', LOG_LEVEL: 'silent' },
-  );
+  // The app picks the LLM path when a key is configured: keep it off for the local engine.
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: 'memory://', NODE_ENV: 'test', LOG_LEVEL: 'silent' };
+  if (engine === 'local') delete env.OPENAI_API_KEY;
+  const config = loadConfig(env, { DATABASE_URL: undefined, DATA_DIR: 'memory://', NODE_ENV: 'test', LOG_LEVEL: 'silent' });
   let error: string | undefined;
   let results;
   let running: Awaited<ReturnType<typeof startInProcessApp>> | null = null;
@@ -289,7 +289,7 @@ export async function runEval(opts: CliOptions): Promise<{ report: Report; exitC
   for (const w of warnings) log(`[eval] warning: ${formatWarning(w)}`);
 
   const nlu = sets.nlu ? await runNluSection(sets.nlu, opts, ref) : skippedNlu('no NLU set selected');
-  const scenarios = sets.scenarios ? await runScenarioSection(sets.scenarios, ref) : skippedScenarios('no scenario set selected');
+  const scenarios = sets.scenarios ? await runScenarioSection(sets.scenarios, ref, opts.nluEngine) : skippedScenarios('no scenario set selected');
   const retrieval = sets.retrieval ? await runRetrievalSection(sets.retrieval) : skippedRetrieval('no retrieval set selected');
   const injection = opts.injection ? await injectionSection(opts.nluEngine) : undefined;
 

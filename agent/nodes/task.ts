@@ -92,7 +92,7 @@ export function confirmCard(state: State): Update {
     stage: 'confirming',
     awaiting: 'confirm',
     idempotencyKey: state.idempotencyKey ?? randomUUID(),
-    out: turnOut(state, { reply: intro + say('confirm_prompt'), awaiting: 'confirm', card: confirmationCard(state) }),
+    out: turnOut(state, { reply: intro + say('confirm_prompt', { amend_hint: amendHint(state) }), awaiting: 'confirm', card: confirmationCard(state) }),
   };
 }
 
@@ -116,7 +116,14 @@ export function remind(state: State): Update {
 }
 
 export function amend(state: State): Update {
-  return { out: turnOut(state, { reply: say('amend_prompt'), awaiting: 'confirm' }) };
+  return { out: turnOut(state, { reply: say('amend_prompt', { amend_hint: amendHint(state) }), awaiting: 'confirm' }) };
+}
+
+/** How to correct this form, with an example built from its first choice field ("用途改成就业"). */
+function amendHint(state: State): string {
+  const field = state.prefill?.fields.find((f) => f.source === 'ask' && f.applies && f.options?.length);
+  const option = field?.options?.find((o) => o !== state.values[field.key]);
+  return field && option ? say('amend_hint_example', { label: field.label, option }) : say('amend_hint_plain');
 }
 
 /** Not applicable or not eligible: a clear reason, and the better-fitting service if any. */

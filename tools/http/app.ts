@@ -30,6 +30,9 @@ export async function createApiServer(ctx: AppContext) {
     loggerInstance: log,
     bodyLimit: BODY_LIMIT,
     routerOptions: { ignoreTrailingSlash: true },
+    // Malformed URLs (bad %-escapes) and over-long path parameters get the one error shape too,
+    // instead of fastify's built-in English body.
+    frameworkErrors: (err, req, reply) => errorHandler(err, req, reply),
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(zhValidatorCompiler);
