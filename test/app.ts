@@ -21,12 +21,13 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
+/** `serverOpts`: buildServer options other than the agent (e.g. rate limits for the limit tests). */
+export async function startTestApp(overrides: Partial<Config> = {}, serverOpts: Omit<NonNullable<Parameters<typeof buildServer>[1]>, 'agent'> = {}): Promise<TestApp> {
   // No model unless a test asks for one (a developer's OPENAI_API_KEY must not reach tests).
   const config = loadConfig({ ...process.env, NODE_ENV: 'test' }, { DATA_DIR: 'memory://', LOG_LEVEL: 'silent', OPENAI_API_KEY: undefined, ...overrides });
   const ctx = await createAppContext(config);
   const agent = await createAgent(ctx);
-  const app = await buildServer(ctx, { agent });
+  const app = await buildServer(ctx, { ...serverOpts, agent });
   await app.ready();
   const auth = (token: string | null) => (token ? { authorization: `Bearer ${token}` } : {});
   return {

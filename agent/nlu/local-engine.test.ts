@@ -61,6 +61,21 @@ describe('local NLU engine: services and acts', () => {
     expect(await engine.understand('讲个笑话吧')).toMatchObject({ act: 'out_of_scope', service: null });
   });
 
+  it('keeps chatter that only mentions a service word out of scope', async () => {
+    expect(await engine.understand('驾照的英文怎么写')).toMatchObject({ act: 'out_of_scope', service: null });
+  });
+
+  it('masks only the service\'s own names for slots: another service\'s name is ordinary wording', async () => {
+    // 营业执照 names business_startup, and here says how the citizen works (basis 合法稳定就业).
+    const r = await engine.understand('营业执照是我自己的，办居住证');
+    expect(r).toMatchObject({ act: 'apply', service: 'residence_permit', slots: { basis: '合法稳定就业' } });
+  });
+
+  it('tells a progress question from a request when the wording ends on "still not"', async () => {
+    expect(await engine.understand('申请了两周了居住证还没下来')).toMatchObject({ act: 'progress', service: 'residence_permit' });
+    expect(await engine.understand('覅办了')).toMatchObject({ act: 'cancel', service: null });
+  });
+
   it('asks for clarification on a vague request instead of guessing', async () => {
     const r = await engine.understand('我想办个证');
     expect(r.needsClarification).toBe(true);

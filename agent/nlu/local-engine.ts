@@ -3,7 +3,8 @@
  *
  * Pipeline: normalise -> catalogue alias matching (longest match first) -> sparse features
  * (token 1-3-grams where a token is a CJK character or a Latin word, alias hits, act cue words)
- * -> two softmax-regression classifiers trained at construction on `loadTrainingData()`:
+ * -> two softmax-regression classifiers trained at construction on `loadTrainingData()`
+ *    (each a small ensemble: models trained on different shuffles, probabilities averaged):
  *   - act:     over the text with service names masked (so "我要开§" generalises across services),
  *   - service: over the raw text plus alias hits, with an extra "none" class.
  * Then dialogue cues (confirm / deny), slot lexicons and the dialogue context are applied.
@@ -47,6 +48,14 @@ export interface LocalEngineOptions {
   augmentNone?: boolean;
   /** Only remainders this short are generic enough to count as "no service". */
   augmentMaxLen?: number;
+  /** Mask a bare service name whole for the act model. */
+  bareNames?: boolean;
+  /** Shuffling seed of the training. */
+  seed?: number;
+  /** Number of models (different shuffles) whose probabilities are averaged. */
+  ensemble?: number;
+  /** The same for the service model (31 classes: dearer to train, and steadier already). */
+  serviceEnsemble?: number;
 }
 
 const T = {
@@ -64,10 +73,14 @@ const T = {
   awaitQuestion: 0.6,
   awaitLeave: 0.6,
   awaitChatter: 0.85,
+  /** A service the classifier prefers over the one the text names must have this share to win. */
+  overruleName: 0.6,
   /** Service probability floor when the text contains one of the service's names. */
   aliasEvidence: 0.85,
-  /** A named service this probable overrules an out-of-scope / greeting act. */
+  /** A named service this probable overrules an out-of-scope / greeting act... */
   namedService: 0.9,
+  /** ...unless the act model is this sure ("居住证用英语怎么说" talks about a service word, asks for none). */
+  sureChatter: 0.9,
   /** Without a name in the text, a classifier guess must be this sure to leave the context service. */
   switchService: 0.8,
 };
@@ -211,7 +224,15 @@ class SoftmaxRegression {
     this.bias = new Float64Array(classes.length);
   }
 
-  train(data: { feats: Features; y: number }[], epochs: number, rate = 0.5, l2 = 1e-5, average = true, minCount = 1): void {
+  train(
+    data: { feats: Features; y: number }[],
+    epochs: number,
+    rate = 0.5,
+    l2 = 1e-5,
+    average = true,
+    minCount = 1,
+    seed = 42,
+  ): void {
     const K = this.classes.length;
     // Features seen fewer than `minCount` times are dropped: they only memorise single lines.
     const counts = new Map<string, number>();
@@ -236,7 +257,7 @@ class SoftmaxRegression {
     const G = new Float64Array(nF * K).fill(1e-8);
     const Gb = new Float64Array(K).fill(1e-8);
     const p = new Float64Array(K);
-    const rand = mulberry32(42);
+    const rand = mulberry32(seed);
     const order = rows.map((_, i) => i);
     const Wsum = new Float64Array(average ? nF * K : 0);
     const bsum = new Float64Array(K);
@@ -300,6 +321,24 @@ class SoftmaxRegression {
     const out = new Float64Array(this.classes.length);
     this.scores(idx, val, out);
     return softmaxInPlace(out);
+  }
+}
+
+/** Several models trained on different shuffles; their probabilities are averaged. */
+class Ensemble {
+  constructor(
+    readonly classes: readonly string[],
+    private readonly models: SoftmaxRegression[],
+  ) {}
+
+  predict(feats: Features): Float64Array {
+    if (this.models.length === 1) return this.models[0]!.predict(feats);
+    const out = new Float64Array(this.classes.length);
+    for (const m of this.models) {
+      const p = m.predict(feats);
+      for (let i = 0; i < out.length; i++) out[i]! += p[i]! / this.models.length;
+    }
+    return out;
   }
 }
 
@@ -385,8 +424,8 @@ export class LocalNluEngine implements NluEngine {
   private readonly dialogue: DialogueCues;
   private readonly neutral: string[];
   private readonly slotLex: SlotLexicon;
-  private readonly actModel: SoftmaxRegression;
-  private readonly serviceModel: SoftmaxRegression;
+  private readonly actModel: Ensemble;
+  private readonly serviceModel: Ensemble;
   /** Milliseconds spent building the engine. */
   readonly buildMs: number;
   readonly trainingSize: number;
@@ -396,6 +435,7 @@ export class LocalNluEngine implements NluEngine {
   lastDebug: Record<string, unknown> | undefined;
   private readonly augmentNone: boolean;
   private readonly augmentMaxLen: number;
+  private readonly bareNames: boolean;
 
   constructor(options: LocalEngineOptions = {}) {
     const t0 = performance.now();
@@ -403,6 +443,7 @@ export class LocalNluEngine implements NluEngine {
     this.aliasWeight = options.aliasWeight ?? 3;
     this.augmentNone = options.augmentNone ?? true;
     this.augmentMaxLen = options.augmentMaxLen ?? 6;
+    this.bareNames = options.bareNames ?? true;
     this.norm = createNormalizer(loadHomophones(paths));
     const sources = loadNluSources(paths);
     this.services = sources.catalogue;
@@ -449,8 +490,6 @@ export class LocalNluEngine implements NluEngine {
     const training: TrainingExample[] = buildTrainingData(sources);
     this.trainingSize = training.length;
     const serviceClasses = [NONE, ...this.services.map((s) => s.id)];
-    this.actModel = new SoftmaxRegression(ACTS);
-    this.serviceModel = new SoftmaxRegression(serviceClasses);
     const actRows: { feats: Features; y: number }[] = [];
     const svcRows: { feats: Features; y: number }[] = [];
     for (const ex of training) {
@@ -465,7 +504,8 @@ export class LocalNluEngine implements NluEngine {
       // the "none" class what generic wording looks like ("……要多久" alone names no service).
       if (this.augmentNone && ex.service && hits.length) {
         const rest = cutSpans(s, hits);
-        const len = rest.replace(/[,? ]/g, '').length;
+        // Length in tokens: a CJK character or a whole Latin word ("how long does it take to get a").
+        const len = tokenize(rest).reduce((n, c) => n + c.length, 0);
         if (len >= 2 && len <= this.augmentMaxLen) svcRows.push({ feats: this.serviceFeatures(rest, []), y: 0 });
       }
     }
@@ -474,14 +514,29 @@ export class LocalNluEngine implements NluEngine {
     const l2 = options.l2 ?? 1e-4;
     const average = options.average ?? true;
     const minCount = options.minCount ?? 2;
-    this.actModel.train(actRows, epochs, rate, l2, average, minCount);
-    this.serviceModel.train(svcRows, epochs, rate, l2, average, minCount);
+    const seed = options.seed ?? 42;
+    const k = options.ensemble ?? 5;
+    const ks = options.serviceEnsemble ?? 2;
+    const trainAll = (classes: readonly string[], rows: { feats: Features; y: number }[], k: number): Ensemble => {
+      const models: SoftmaxRegression[] = [];
+      for (let i = 0; i < k; i++) {
+        const m = new SoftmaxRegression(classes);
+        m.train(rows, epochs, rate, l2, average, minCount, seed + 7919 * i);
+        models.push(m);
+      }
+      return new Ensemble(classes, models);
+    };
+    this.actModel = trainAll(ACTS, actRows, k);
+    this.serviceModel = trainAll(serviceClasses, svcRows, ks);
     this.buildMs = performance.now() - t0;
   }
 
   private actFeatures(s: string, hits: Hit<string[]>[]): Features {
     const feats: Features = new Map();
-    const masked = mask(s, this.atomicAliases.match(s)).replace(new RegExp(`${MASK}+`, 'g'), MASK);
+    // A bare name ("退休手续", "公租房申请") is masked whole: naming a service asks for it, and the
+    // words inside a name ("手续", "申请") must not learn the act of every line that is only a name.
+    const bare = this.bareNames && hits.length === 1 && hits[0]!.start === 0 && hits[0]!.end === s.length;
+    const masked = bare ? MASK : mask(s, this.atomicAliases.match(s)).replace(new RegExp(`${MASK}+`, 'g'), MASK);
     addNgrams(masked, 'a:', feats);
     for (const c of this.cues.match(s)) feats.set(`cue:${c.value}`, 1);
     feats.set(hits.length ? 'has:svc' : 'has:nosvc', 1);
@@ -559,11 +614,27 @@ export class LocalNluEngine implements NluEngine {
       weakMention = true;
       pService = Math.max(topReal.p, 0.5 * renorm);
     }
+    // One service named outright, and the classifier unsure about another one it prefers: the name
+    // wins ("how long does it take to get a residence permit" must not follow the wording of a
+    // training line about another service). A confident classifier may still overrule a name
+    // ("我是应届毕业生，想落户上海": 落户 names household_transfer, the rest says talent_hukou).
+    if (aliasServices.size === 1 && mentioned && !aliasServices.has(mentioned) && renorm < T.overruleName) {
+      const named = svcRank.find((c) => aliasServices.has(c.label))!;
+      mentioned = named.label;
+      weakMention = false;
+      pService = named.p;
+    }
     const serviceClose = !!mentioned && !!secondReal && topReal.p - secondReal.p < T.serviceMargin;
 
     // "Not a government-service request" contradicts a service named outright and recognised
     // with high confidence: fall back to the best service act instead.
-    if ((act === 'out_of_scope' || act === 'greeting') && mentioned && aliasServices.has(mentioned) && topReal.p >= T.namedService) {
+    if (
+      (act === 'out_of_scope' || act === 'greeting') &&
+      mentioned &&
+      aliasServices.has(mentioned) &&
+      topReal.p >= T.namedService &&
+      pAct < T.sureChatter
+    ) {
       const alt = actRank.find((a) => a.label === 'apply' || a.label === 'consult' || a.label === 'progress');
       if (alt) {
         act = alt.label as Act;
@@ -654,8 +725,11 @@ export class LocalNluEngine implements NluEngine {
   ): Record<string, string> {
     const fields = askFieldsOf(this.serviceById.get(serviceId));
     if (!fields.length) return {};
-    const masked = mask(s, hits);
-    const maskedCased = cased.length === s.length ? mask(cased, hits) : undefined;
+    // Only this service's own names are masked ("居住证" must not read as 居住 -> 合法稳定居所);
+    // another service's name is ordinary wording here ("房产证在我名下" is about a home).
+    const own = hits.filter((h) => h.value.includes(serviceId));
+    const masked = mask(s, own);
+    const maskedCased = cased.length === s.length ? mask(cased, own) : undefined;
     return extractSlots(this.slotLex, {
       text: masked,
       ...(maskedCased !== undefined ? { cased: maskedCased } : {}),

@@ -30,6 +30,11 @@ describe('normalize', () => {
     expect(normalize('随身办上能办吗')).toBe('随申办上能办吗');
   });
 
+  it('reads Shanghainese negation (勿 / 覅) as 不 / 不要', () => {
+    expect(normalize('勿办了')).toBe('不办了');
+    expect(normalize('覅弄了')).toBe('不要弄了');
+  });
+
   it('drops leading fillers but keeps a message that is only a filler', () => {
     expect(normalize('嗯，那个，我要办社保卡')).toBe('我要办社保卡');
     expect(normalize('嗯嗯')).toBe('嗯嗯');
