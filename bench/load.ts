@@ -44,6 +44,8 @@ export async function coldStart(server: BenchServer, limitMs: number): Promise<{
 
 export interface FlowStats {
   latencies: number[];
+  /** Latencies by step of the flow (first message, second, confirmation). */
+  byStep?: number[][];
   turns: number;
   flows: number;
   errors: number;
@@ -102,7 +104,9 @@ async function wsFlow(base: string, call: Api, token: string, thinkMs: number, s
       if (k > 0 && thinkMs > 0) await sleep(thinkMs);
       const t0 = performance.now();
       const turn = await ws.say(FLOW[k]!);
-      s.latencies.push(performance.now() - t0);
+      const ms = performance.now() - t0;
+      s.latencies.push(ms);
+      ((s.byStep ??= [[], [], []])[k] ??= []).push(ms);
       s.turns += 1;
       if (!expected(k, turn)) throw new Error(`unexpected answer to "${FLOW[k]}": ${turn.reply.slice(0, 60)}`);
     }
@@ -147,6 +151,7 @@ export async function concurrentSessions(base: string, opts: { sessions: number;
     p95_ms: round(percentile(s.latencies, 95)),
     errors: s.errors,
     elapsed_s: round(elapsed, 1),
+    p95_ms_by_step: (s.byStep ?? []).map((l) => round(percentile(l, 95))),
   };
   p.done(`${s.flows}/${opts.sessions} flows in ${result.elapsed_s} s, p95 ${result.p95_ms} ms, errors ${s.errors}`);
   return { result, stats: s };
@@ -215,35 +220,49 @@ async function wsFlowMeasured(base: string, call: Api, token: string, s: FlowSta
  * are used so the per-citizen session limit does not apply.
  */
 export async function memory(server: BenchServer, opts: { sessions: number; concurrency: number; limitMs: number }) {
-  const call = api(server.url);
   const p = progress(`memory, ${opts.sessions} open sessions`);
   const deadline = new Deadline(opts.limitMs);
+  // A first round (opened, answered, closed) so that code paths and pools are warm; then GC.
+  await openSessions(server, Math.min(100, opts.sessions), opts.concurrency, deadline, () => undefined).then((ws) => ws.forEach((w) => w.close()));
   await sleep(500);
+  const forced = await server.gc();
+  await sleep(200);
   const before = server.rssMb();
+  let errors = 0;
+  const open = await openSessions(server, opts.sessions, opts.concurrency, deadline, (n, err) => {
+    if (err) errors += 1;
+    p.update(`${n} sessions open, RSS ${round(server.rssMb())} MB`);
+  });
+  await sleep(500);
+  await server.gc();
+  await sleep(200);
+  const after = server.rssMb();
+  for (const ws of open) ws.close();
+  const perK = ((after - before) / Math.max(1, open.length)) * 1000;
+  p.done(`${open.length} sessions: RSS ${round(before)} -> ${round(after)} MB (${round(perK)} MB per 1,000)${forced ? ', after a forced GC' : ''}`);
+  return { before_mb: round(before), after_mb: round(after), sessions: open.length, errors, per_1k_mb: round(perK, 2), gc_forced: forced };
+}
+
+/** Opens `n` anonymous sessions, each with its WebSocket connected and one turn answered. */
+async function openSessions(server: BenchServer, n: number, concurrency: number, deadline: Deadline, onProgress: (open: number, err?: unknown) => void): Promise<WsSession[]> {
+  const call = api(server.url);
   const open: WsSession[] = [];
   let next = 0;
-  let errors = 0;
-  await Promise.all(Array.from({ length: opts.concurrency }, async () => {
-    while (next < opts.sessions && !deadline.passed) {
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < n && !deadline.passed) {
       next += 1;
       try {
         const { sessionId } = await call<{ sessionId: string }>('POST', '/api/sessions', { channel: 'app' });
         const ws = await WsSession.open(server.url, sessionId, null);
         open.push(ws);
         await ws.say(FLOW[0]);
+        onProgress(open.length);
       } catch (err) {
-        errors += 1;
-        if (errors <= 3) process.stderr.write(`\nmemory phase error: ${err instanceof Error ? err.message : String(err)}\n`);
+        onProgress(open.length, err);
       }
-      p.update(`${open.length} sessions open, RSS ${round(server.rssMb())} MB`);
     }
   }));
-  await sleep(1000);
-  const after = server.rssMb();
-  for (const ws of open) ws.close();
-  const perK = ((after - before) / Math.max(1, open.length)) * 1000;
-  p.done(`${open.length} sessions: RSS ${round(before)} -> ${round(after)} MB (${round(perK)} MB per 1,000)`);
-  return { before_mb: round(before), after_mb: round(after), sessions: open.length, errors, per_1k_mb: round(perK, 2) };
+  return open;
 }
 
 export { HttpError };

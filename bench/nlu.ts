@@ -25,20 +25,29 @@ export async function nluBench(opts: { limit?: number } = {}) {
   const localTrainMs = performance.now() - t0;
   p.update('training NLP.js');
   const nlpjs = await createNlpJsBaseline(training);
-  const time = async (engine: NluEngine) => {
-    for (const u of utterances) await engine.understand(u);
-    const ms: number[] = [];
-    for (const u of utterances) {
-      const s = performance.now();
-      await engine.understand(u);
-      ms.push(performance.now() - s);
-    }
-    return ms;
+  const once = async (engine: NluEngine, u: string) => {
+    const s = performance.now();
+    await engine.understand(u);
+    return performance.now() - s;
   };
+  // Warm-up pass, then both engines on each utterance in turn (alternating which goes first),
+  // so that a change in machine load affects both alike.
+  for (const u of utterances) {
+    await local.understand(u);
+    await nlpjs.understand(u);
+  }
   p.update(`timing ${utterances.length} utterances`);
-  const localMs = time(local);
-  const ours = await localMs;
-  const theirs = await time(nlpjs);
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (const [i, u] of utterances.entries()) {
+    if (i % 2 === 0) {
+      ours.push(await once(local, u));
+      theirs.push(await once(nlpjs, u));
+    } else {
+      theirs.push(await once(nlpjs, u));
+      ours.push(await once(local, u));
+    }
+  }
   const a = p50p95(ours, 3);
   const b = p50p95(theirs, 3);
   p.done(`local p50 ${a.p50} ms, NLP.js p50 ${b.p50} ms over ${utterances.length} utterances`);

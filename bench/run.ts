@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     if (!skip.has('concurrent')) {
       const c = await concurrentSessions(server.url, { sessions: N.concurrentSessions, thinkMs: N.thinkMs, rampMs: 2000, limitMs: 120_000 });
       concurrent = c.result;
-      details.concurrent = { errorSamples: c.stats.errorSamples };
+      details.concurrent = { elapsed_s: c.result.elapsed_s, p95_ms_by_step: c.result.p95_ms_by_step, errorSamples: c.stats.errorSamples };
     }
 
     let best: { clients: number; turns_per_s: number; p50: number; p95: number; errors: number } | null = null;
@@ -102,14 +102,18 @@ async function main(): Promise<void> {
 
   // In-process phases, after the server has stopped (nothing else competes for the CPU).
   if (!skip.has('nlu')) {
-    const nlu = await nluBench();
-    summary.nlu_ms = { local_p50: nlu.local_p50, nlpjs_p50: nlu.nlpjs_p50 };
-    details.nlu = nlu;
+    const nlu = await within(120_000, 'nlu', () => nluBench());
+    if (nlu) {
+      summary.nlu_ms = { local_p50: nlu.local_p50, nlpjs_p50: nlu.nlpjs_p50 };
+      details.nlu = nlu;
+    }
   }
   if (!skip.has('kb')) {
-    const kb = await kbBench();
-    summary.kb_search_ms = { p50: kb.p50, p95: kb.p95 };
-    details.kb = kb;
+    const kb = await within(300_000, 'knowledge search', () => kbBench());
+    if (kb) {
+      summary.kb_search_ms = { p50: kb.p50, p95: kb.p95 };
+      details.kb = kb;
+    }
   }
 
   const out = {
@@ -127,6 +131,22 @@ async function main(): Promise<void> {
   writeFileSync(`${OUT}summary.json`, `${JSON.stringify(out, null, 2)}\n`);
   if (args.label) writeFileSync(`${OUT}summary-${args.label}.json`, `${JSON.stringify(out, null, 2)}\n`);
   printTable(out);
+}
+
+/** Runs an in-process phase with a hard time limit; null (and a note) when it overruns or fails. */
+async function within<T>(ms: number, name: string, fn: () => Promise<T>): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      fn(),
+      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`phase limit of ${ms} ms reached`)), ms); }),
+    ]);
+  } catch (err) {
+    log(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+    return null;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function printTable(s: Record<string, unknown>): void {
@@ -151,7 +171,11 @@ function printTable(s: Record<string, unknown>): void {
   console.log(`\nwritten: bench/out/summary.json`);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  // A phase cut off by its time limit may leave work behind; the bench is done either way.
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

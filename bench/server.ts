@@ -3,6 +3,7 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 import { freePort } from '../test/server-process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -26,19 +27,26 @@ export interface BenchServer {
   rssMb(): number;
   /** CPU time (user + system) the server process has used so far, ms (from /proc). */
   cpuMs(): number;
+  /** Forces a full garbage collection in the server (through its inspector); false if unavailable. */
+  gc(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
 /**
  * Spawns `npm start`'s entry point (channels/main.ts) as its own process on a fresh temporary
  * DATA_DIR, the embedded database, a free loopback port. The server log goes to `logFile`.
- * With BENCH_CPU_PROF=dir the server runs under --cpu-prof and writes its profile there on stop.
+ * With BENCH_CPU_PROF=dir the server runs under --cpu-prof and writes its profile there on stop;
+ * BENCH_NODE_FLAGS adds node flags to the server's command line.
  */
 export function spawnServer(opts: { logFile: string; env?: Record<string, string> }): Promise<BenchServer> {
   return freePort().then((port) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'xiaoshen-bench-'));
     const prof = process.env.BENCH_CPU_PROF;
-    const args = [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), '--import', 'tsx', 'channels/main.ts'];
+    // The inspector (loopback, random port) lets the memory phase force a GC in the server
+    // before each RSS reading; nothing is attached to it otherwise.
+    // BENCH_NODE_FLAGS: extra node flags for the server only (e.g. --trace-gc).
+    const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    const args = [...extra, ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), '--inspect=127.0.0.1:0', '--import', 'tsx', 'channels/main.ts'];
     const spawnedAt = performance.now();
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
@@ -48,6 +56,17 @@ export function spawnServer(opts: { logFile: string; env?: Record<string, string
     const log = createWriteStream(opts.logFile);
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
+    let inspectorUrl: string | null = null;
+    let stderrHead = '';
+    const onStderr = (d: Buffer) => {
+      stderrHead += d.toString();
+      const m = /Debugger listening on (ws:\/\/\S+)/.exec(stderrHead);
+      if (m) {
+        inspectorUrl = m[1]!;
+        child.stderr?.off('data', onStderr);
+      } else if (stderrHead.length > 10_000) child.stderr?.off('data', onStderr);
+    };
+    child.stderr?.on('data', onStderr);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const pid = child.pid!;
     return {
@@ -65,6 +84,26 @@ export function spawnServer(opts: { logFile: string; env?: Record<string, string
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
         return (Number(fields[11]) + Number(fields[12])) * 10;
+      },
+      async gc() {
+        if (!inspectorUrl) return false;
+        const ws = new WebSocket(inspectorUrl);
+        await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+        const call = (id: number, method: string) => new Promise<void>((resolve) => {
+          const onMessage = (raw: WebSocket.RawData) => {
+            if ((JSON.parse(raw.toString()) as { id?: number }).id === id) {
+              ws.off('message', onMessage);
+              resolve();
+            }
+          };
+          ws.on('message', onMessage);
+          ws.send(JSON.stringify({ id, method }));
+        });
+        await call(1, 'HeapProfiler.enable');
+        await call(2, 'HeapProfiler.collectGarbage');
+        await call(3, 'HeapProfiler.collectGarbage');
+        ws.close();
+        return true;
       },
       async stop() {
         if (child.exitCode === null && child.signalCode === null) {

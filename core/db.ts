@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pg from 'pg';
@@ -49,7 +50,10 @@ export async function openDatabase(opts: DatabaseOptions = {}): Promise<Database
       mkdirSync(dir, { recursive: true });
     }
     const pglite = await PGlite.create(dir ?? 'memory://', { extensions: PGLITE_EXTENSIONS });
-    const pool = new pg.Pool(createPgConfig(pglite));
+    // One connection to the one embedded session (createPgConfig's poolSize 1), kept open:
+    // no idle timer per query, and parameterised statements prepared once (see below).
+    const pool = new pg.Pool({ ...createPgConfig(pglite), idleTimeoutMillis: 0 });
+    pool.on('connect', preparedStatements());
     db = {
       pool,
       kind: 'pglite',
@@ -63,6 +67,36 @@ export async function openDatabase(opts: DatabaseOptions = {}): Promise<Database
   pool_errors(db.pool);
   if (opts.migrate !== false) await runMigrations(db.pool);
   return db;
+}
+
+/**
+ * For the embedded database: every parameterised query (text plus values) runs as a named
+ * prepared statement, so PGlite parses and plans it once per process instead of on every call
+ * (a turn's queries are the same few statements over and over). Safe because PGlite is a
+ * single session behind a single pool connection; names derive from the SQL text, so a client
+ * replaced after an error reuses them. At most `max` statements are prepared; queries without
+ * values (DDL, multi-statement migrations) are left alone.
+ */
+function preparedStatements(max = 1000): (client: pg.PoolClient) => void {
+  const names = new Map<string, string>();
+  const nameOf = (text: string): string | undefined => {
+    let name = names.get(text);
+    if (!name && names.size < max) {
+      name = `x${createHash('sha1').update(text).digest('base64url').slice(0, 20)}`;
+      names.set(text, name);
+    }
+    return name;
+  };
+  return (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as { query: unknown }).query = (config: unknown, values?: unknown, callback?: unknown) => {
+      if (typeof config === 'string' && Array.isArray(values) && values.length > 0) {
+        const name = nameOf(config);
+        if (name) return query({ name, text: config, values }, callback);
+      }
+      return query(config, values, callback);
+    };
+  };
 }
 
 function pool_errors(pool: pg.Pool): void {
