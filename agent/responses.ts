@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { z } from 'zod';
 
-/** The agent's wording, loaded once from `agent/data/responses.yaml`. */
+/** The agent's wording, loaded once from `agent/policy/responses.yaml`. */
 const Schema = z
   .object({
     status: z.record(z.string(), z.string()),
@@ -12,7 +12,7 @@ const Schema = z
   })
   .catchall(z.union([z.string(), z.array(z.string()), z.record(z.string(), z.string())]));
 
-const PATH = fileURLToPath(new URL('./data/responses.yaml', import.meta.url));
+const PATH = fileURLToPath(new URL('./policy/responses.yaml', import.meta.url));
 const parsed = Schema.safeParse(parse(readFileSync(PATH, 'utf8')));
 if (!parsed.success) throw new Error(`${PATH}: ${parsed.error.message}`);
 const data = parsed.data;

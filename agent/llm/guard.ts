@@ -6,7 +6,7 @@ import { loadCatalogue } from '../../core/catalogue.js';
 
 /**
  * Checks on what a model wrote, that hold whatever the model does. The rule lists are data
- * (agent/data/prompts/guard.yaml). Pure functions: the phraser and the graph call them.
+ * (agent/policy/prompts/guard.yaml). Pure functions: the phraser and the graph call them.
  *
  * A reworded reply is accepted only when it keeps every fact of the template and adds none:
  * facts (application numbers, masked IDs, names, addresses, field values, options, every
@@ -32,7 +32,7 @@ const GuardSchema = z.object({
 });
 export type GuardRules = z.infer<typeof GuardSchema>;
 
-export const GUARD_FILE = fileURLToPath(new URL('../data/prompts/guard.yaml', import.meta.url));
+export const GUARD_FILE = fileURLToPath(new URL('../policy/prompts/guard.yaml', import.meta.url));
 
 let cached: GuardRules | undefined;
 export function guardRules(): GuardRules {

@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { loadCatalogue, type Service } from '../../core/catalogue.js';
 import { ACTS, type Act } from '../nlu/types.js';
 
-/** Prompt texts live in agent/data/prompts/*.md; the catalogue part is built from services.json. */
-const DIR = fileURLToPath(new URL('../data/prompts/', import.meta.url));
+/** Prompt texts live in agent/policy/prompts/*.md; the catalogue part is built from services.json. */
+const DIR = fileURLToPath(new URL('../policy/prompts/', import.meta.url));
 const cache = new Map<string, string>();
 
 export function loadPrompt(name: 'understand' | 'phrase' | 'phrase-consult'): string {

@@ -4,7 +4,7 @@
  *  2. traditional -> simplified Chinese (opencc-js),
  *  3. punctuation / whitespace cleanup (clause punctuation becomes ',', spaces kept only between
  *     Latin words),
- *  4. ASR homophone / typo correction and leading-filler removal from data/homophones.yaml,
+ *  4. ASR homophone / typo correction and leading-filler removal from lexicon/homophones.yaml,
  *  5. case folding (a cased variant is kept for case-sensitive lexicon entries such as "US").
  */
 import { join } from 'node:path';

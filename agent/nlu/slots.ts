@@ -1,5 +1,5 @@
 /**
- * Slot extraction from lexicons (data/slots.yaml) for the 'ask' fields of a service.
+ * Slot extraction from lexicons (lexicon/slots.yaml) for the 'ask' fields of a service.
  *
  * Matching is on normalised text, longest phrase first, Latin phrases only at word boundaries.
  * Negated phrases are dropped or mapped to their `negated` value; when a field gets several

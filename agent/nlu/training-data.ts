@@ -2,7 +2,7 @@
  * The ONE training set of the NLU layer, and the loaders of the data files it is built from:
  *  - knowledge/services.json           (catalogue: names, aliases, 'ask' fields)
  *  - knowledge/guides/<id>/phrasings.yaml (per-service aliases and apply/consult/progress lines)
- *  - agent/nlu/data/acts.yaml           (greeting/handoff/cancel/out_of_scope and generic cue phrasings)
+ *  - agent/nlu/lexicon/acts.yaml           (greeting/handoff/cancel/out_of_scope and generic cue phrasings)
  *
  * `loadTrainingData()` returns a plain list so that any engine (the local engine, the NLP.js
  * baseline) can be trained on exactly the same examples.
@@ -23,14 +23,14 @@ export interface TrainingExample {
 /** Repository root (the folder holding `knowledge/` and `agent/`). */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Folder of the NLU data files. */
-export const NLU_DATA_DIR = fileURLToPath(new URL('./data/', import.meta.url));
+export const NLU_DATA_DIR = fileURLToPath(new URL('./lexicon/', import.meta.url));
 
 export interface DataPaths {
   /** knowledge/services.json */
   catalogue?: string;
   /** knowledge/guides */
   guidesDir?: string;
-  /** agent/nlu/data */
+  /** agent/nlu/lexicon */
   nluDataDir?: string;
 }
 
