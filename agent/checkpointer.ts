@@ -5,6 +5,7 @@ import {
   type CheckpointTuple, type PendingWrite, type SerializerProtocol,
 } from '@langchain/langgraph-checkpoint';
 import type pg from 'pg';
+import { withTransaction } from '../core/db.js';
 
 /**
  * A lean Postgres checkpointer that keeps only the latest checkpoint of each thread, in one
@@ -26,9 +27,7 @@ export class LatestCheckpointSaver extends BaseCheckpointSaver {
 
   /** Creates the tables (idempotent; serialised between replicas starting at once). */
   async setup(): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await withTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock(7420114)');
       await client.query(`CREATE TABLE IF NOT EXISTS agent_checkpoints (
         thread_id text NOT NULL,
@@ -52,13 +51,7 @@ export class LatestCheckpointSaver extends BaseCheckpointSaver {
         type text,
         blob bytea,
         PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx))`);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {

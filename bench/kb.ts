@@ -6,6 +6,7 @@ import { chunkHash, embeddingText, type Chunk } from '../knowledge/chunk.js';
 import type { SectionName } from '../knowledge/guides.js';
 import { createKnowledgeBase, refreshStats, writeChunks, type KnowledgeBase } from '../knowledge/kb.js';
 import { EF_SEARCH, ensureVectorIndex, vectorLiteral, vectorExpr } from '../knowledge/search.js';
+import { mulberry32 } from '../core/prng.js';
 
 /**
  * Knowledge-base bench: search latency over the real guides and over 10,000 synthetic
@@ -49,17 +50,6 @@ function percentile(xs: number[], p: number): number {
 
 const round = (x: number) => Math.round(x * 100) / 100;
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function timeSearches(kb: KnowledgeBase, questions: string[], rounds = 2): Promise<number[]> {
   for (const q of questions.slice(0, 5)) await kb.search(q); // warm-up
@@ -76,7 +66,7 @@ async function timeSearches(kb: KnowledgeBase, questions: string[], rounds = 2):
 
 /** Synthetic chunks: sentences of the real guides recombined, under made-up services. */
 function syntheticChunks(pool: { text: string; section: SectionName }[], n: number): Chunk[] {
-  const rand = rng(42);
+  const rand = mulberry32(42);
   const sentences = pool.flatMap((c) => c.text.split(/(?<=[。；！？\n])/).map((s) => s.trim()).filter((s) => s.length > 6));
   const out: Chunk[] = [];
   for (let i = 0; i < n; i++) {

@@ -23,6 +23,7 @@ import {
   type TrainingExample,
 } from './training-data.js';
 import { ACTS, type Act, type NluContext, type NluEngine, type NluResult } from './types.js';
+import { mulberry32 } from '../../core/prng.js';
 
 // ------------------------------------------------------------------ tunables
 
@@ -354,16 +355,6 @@ function softmaxInPlace(a: Float64Array): Float64Array {
   return a;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function ranked(classes: readonly string[], p: Float64Array): { label: string; p: number }[] {
   return classes.map((label, i) => ({ label, p: p[i]! })).sort((a, b) => b.p - a.p);

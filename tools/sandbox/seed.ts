@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { withTransaction } from '../../core/db.js';
 import { z } from 'zod';
 
 /**
@@ -60,9 +61,7 @@ export interface SeedResult { citizensInserted: number; citizensUpdated: number;
 
 export async function seedSandbox(pool: pg.Pool, citizens = loadSeedCitizens()): Promise<SeedResult> {
   const result: SeedResult = { citizensInserted: 0, citizensUpdated: 0, licencesInserted: 0 };
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(pool, async (client) => {
     for (const c of citizens) {
       const values = [
         c.id, c.name, c.gender ?? null, c.id_number, c.birth_date, c.phone ?? null,
@@ -106,12 +105,6 @@ export async function seedSandbox(pool: pg.Pool, citizens = loadSeedCitizens()):
         result.licencesInserted += li.rowCount ?? 0;
       }
     }
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
   return result;
 }
