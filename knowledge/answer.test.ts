@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../core/db.js';
+import { describe, expect, it } from 'vitest';
 import { answerQuestion, nameMention, trim } from './answer.js';
 import { GUIDES_DIR } from './guides.js';
-import { createKnowledgeBase, type KnowledgeBase } from './kb.js';
+import { useBundledKnowledgeBase } from './testing.js';
 import { readRetrievalItems } from './retrieval-eval.js';
 
 const dev = readRetrievalItems(new URL('./dev-questions.jsonl', import.meta.url).pathname);
@@ -14,20 +13,10 @@ const negatives = readFileSync(new URL('./dev-negatives.jsonl', import.meta.url)
   .map((l) => JSON.parse(l) as { id: string; question: string });
 
 describe('answerQuestion', () => {
-  let db: Database;
-  let kb: KnowledgeBase;
-
-  beforeAll(async () => {
-    db = await openDatabase({ dataDir: 'memory://' });
-    kb = createKnowledgeBase(db.pool);
-    await kb.ensureIngested();
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  const bundled = useBundledKnowledgeBase();
 
   it('answers the seed question with the materials and a citation', async () => {
-    const a = await answerQuestion(kb, '开无犯罪证明要带什么材料');
+    const a = await answerQuestion(bundled.kb, '开无犯罪证明要带什么材料');
     expect(a.found).toBe(true);
     expect(a.serviceId).toBe('criminal_record_certificate');
     expect(a.section).toBe('申请材料');
@@ -42,12 +31,12 @@ describe('answerQuestion', () => {
   });
 
   it('answers the same in traditional characters', async () => {
-    const a = await answerQuestion(kb, '開無犯罪證明要帶什麼材料');
+    const a = await answerQuestion(bundled.kb, '開無犯罪證明要帶什麼材料');
     expect(a).toMatchObject({ found: true, serviceId: 'criminal_record_certificate', section: '申请材料' });
   });
 
   it('says not found for a flight booking', async () => {
-    const a = await answerQuestion(kb, '帮我订一张去北京的机票');
+    const a = await answerQuestion(bundled.kb, '帮我订一张去北京的机票');
     expect(a.found).toBe(false);
     expect(a.answer).toBe('');
     expect(a.citations).toEqual([]);
@@ -56,7 +45,7 @@ describe('answerQuestion', () => {
   it('says not found for every out-of-scope dev question', async () => {
     const found: string[] = [];
     for (const n of negatives) {
-      const a = await answerQuestion(kb, n.question);
+      const a = await answerQuestion(bundled.kb, n.question);
       if (a.found) found.push(`${n.question} -> ${a.serviceId}`);
     }
     expect(found).toEqual([]);
@@ -66,7 +55,7 @@ describe('answerQuestion', () => {
     let found = 0;
     let right = 0;
     for (const item of dev) {
-      const a = await answerQuestion(kb, item.question);
+      const a = await answerQuestion(bundled.kb, item.question);
       if (a.found) found++;
       if (a.found && a.serviceId === item.service) right++;
     }
@@ -76,9 +65,9 @@ describe('answerQuestion', () => {
   });
 
   it('composes answers only from guide text', async () => {
-    const corpus = (await db.pool.query<{ text: string }>('SELECT text FROM kb_chunks')).rows.map((r) => r.text).join('\n');
+    const corpus = (await bundled.kb.pool.query<{ text: string }>('SELECT text FROM kb_chunks')).rows.map((r) => r.text).join('\n');
     for (const item of dev.slice(0, 30)) {
-      const a = await answerQuestion(kb, item.question);
+      const a = await answerQuestion(bundled.kb, item.question);
       if (!a.found) continue;
       const body = a.answer.split('\n').slice(1);
       for (const line of body) {
@@ -98,16 +87,16 @@ describe('answerQuestion', () => {
       ['我能不能办', 'public_rental_housing', '申请条件'],
     ];
     for (const [q, serviceId, section] of cases) {
-      const a = await answerQuestion(kb, q, { serviceId });
+      const a = await answerQuestion(bundled.kb, q, { serviceId });
       expect(a.found, `${q} @ ${serviceId}`).toBe(true);
       expect(a.section, `${q} @ ${serviceId}`).toBe(section);
       expect(a.serviceId).toBe(serviceId);
     }
-    expect((await answerQuestion(kb, '帮我订一张去北京的机票', { serviceId: 'passport' })).found).toBe(false);
+    expect((await answerQuestion(bundled.kb, '帮我订一张去北京的机票', { serviceId: 'passport' })).found).toBe(false);
   });
 
   it('answers an FAQ with its answer and cites the question', async () => {
-    const a = await answerQuestion(kb, '以前有过犯罪记录还能开无犯罪证明吗');
+    const a = await answerQuestion(bundled.kb, '以前有过犯罪记录还能开无犯罪证明吗');
     expect(a.found).toBe(true);
     expect(a.serviceId).toBe('criminal_record_certificate');
     if (a.section === '常见问题') {

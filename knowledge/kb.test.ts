@@ -7,7 +7,8 @@ import { loadCatalogue } from '../core/catalogue.js';
 import { openDatabase, type Database } from '../core/db.js';
 import { HashedNgramEmbedder, type Embedder } from './embeddings.js';
 import { GUIDES_DIR, SECTIONS } from './guides.js';
-import { createKnowledgeBase, type KnowledgeBase } from './kb.js';
+import { createKnowledgeBase } from './kb.js';
+import { useBundledKnowledgeBase } from './testing.js';
 import { evaluateRetrieval, readRetrievalItems } from './retrieval-eval.js';
 
 const catalogue = loadCatalogue();
@@ -28,21 +29,13 @@ function counting(inner: Embedder, id = inner.id): Embedder & { count: number } 
 }
 
 describe('knowledge base over the bundled guides', () => {
-  let db: Database;
-  let kb: KnowledgeBase;
-
-  beforeAll(async () => {
-    db = await openDatabase({ dataDir: 'memory://' });
-    kb = createKnowledgeBase(db.pool);
-    const s = await kb.ensureIngested();
-    expect(s?.skipped).toBe(0);
-  });
-  afterAll(async () => {
-    await db?.close();
+  const bundled = useBundledKnowledgeBase();
+  beforeAll(() => {
+    expect(bundled.ingest?.skipped).toBe(0);
   });
 
   it('holds all catalogue services with every section', async () => {
-    const services = new Map((await kb.services()).map((s) => [s.serviceId, s]));
+    const services = new Map((await bundled.kb.services()).map((s) => [s.serviceId, s]));
     for (const svc of catalogue) {
       const s = services.get(svc.id);
       expect(s, `${svc.id} missing from the knowledge base`).toBeDefined();
@@ -51,42 +44,42 @@ describe('knowledge base over the bundled guides', () => {
   });
 
   it('records model id and dimension with each chunk', async () => {
-    const e = await kb.embedder();
-    const r = await db.pool.query<{ embedding_model: string; embedding_dim: number; n: string }>(
+    const e = await bundled.kb.embedder();
+    const r = await bundled.kb.pool.query<{ embedding_model: string; embedding_dim: number; n: string }>(
       'SELECT embedding_model, embedding_dim, count(*) AS n FROM kb_chunks GROUP BY 1, 2',
     );
     expect(r.rows).toHaveLength(1);
     expect(r.rows[0]!.embedding_model).toBe(e!.id);
     expect(r.rows[0]!.embedding_dim).toBe(512);
-    const idx = await db.pool.query(`SELECT indexdef FROM pg_indexes WHERE indexname = 'kb_chunks_hnsw_512'`);
+    const idx = await bundled.kb.pool.query(`SELECT indexdef FROM pg_indexes WHERE indexname = 'kb_chunks_hnsw_512'`);
     expect(idx.rows[0]?.indexdef).toMatch(/USING hnsw/);
   });
 
   it('ensureIngested is cheap when up to date', async () => {
     const t0 = performance.now();
-    expect(await kb.ensureIngested()).toBeNull();
+    expect(await bundled.kb.ensureIngested()).toBeNull();
     expect(performance.now() - t0).toBeLessThan(1500);
   });
 
   it('re-ingesting unchanged guides writes nothing', async () => {
-    const before = await db.pool.query<{ m: Date }>('SELECT max(updated_at) AS m FROM kb_chunks');
-    const s = await kb.ingest();
+    const before = await bundled.kb.pool.query<{ m: Date }>('SELECT max(updated_at) AS m FROM kb_chunks');
+    const s = await bundled.kb.ingest();
     expect(s).toMatchObject({ embedded: 0, written: 0, deleted: 0, refit: false });
     expect(s.unchanged).toBe(s.chunks);
     expect(s.ms).toBeLessThan(3000);
-    const after = await db.pool.query<{ m: Date }>('SELECT max(updated_at) AS m FROM kb_chunks');
+    const after = await bundled.kb.pool.query<{ m: Date }>('SELECT max(updated_at) AS m FROM kb_chunks');
     expect(after.rows[0]!.m).toEqual(before.rows[0]!.m);
   });
 
   it('finds the materials chunk for the seed question', async () => {
-    const hits = await kb.search('开无犯罪证明要带什么材料');
+    const hits = await bundled.kb.search('开无犯罪证明要带什么材料');
     expect(hits[0]).toMatchObject({ serviceId: 'criminal_record_certificate', section: '申请材料' });
     expect(hits[0]!.score).toBeGreaterThan(0);
     expect(hits[0]!.vectorRank ?? hits[0]!.keywordRank).not.toBeNull();
   });
 
   it('filters by service', async () => {
-    const hits = await kb.search('多少钱', { serviceId: 'passport', k: 8 });
+    const hits = await bundled.kb.search('多少钱', { serviceId: 'passport', k: 8 });
     expect(hits.length).toBeGreaterThan(0);
     expect(hits.every((h) => h.serviceId === 'passport')).toBe(true);
     expect(hits[0]!.section).toBe('收费标准');
@@ -100,13 +93,13 @@ describe('knowledge base over the bundled guides', () => {
       ['办护照要带什么', '申请材料'],
     ];
     for (const [q, section] of cases) {
-      const hits = await kb.search(q, { serviceId: 'passport', k: 3 });
+      const hits = await bundled.kb.search(q, { serviceId: 'passport', k: 3 });
       expect(hits[0]?.section, q).toBe(section);
     }
   });
 
   it('retrieves the dev set (recall@5 >= 0.95)', async () => {
-    const r = await evaluateRetrieval(kb, readRetrievalItems(DEV));
+    const r = await evaluateRetrieval(bundled.kb, readRetrievalItems(DEV));
     console.log(`dev set: n=${r.n} recall@5=${r.recall_at_5.toFixed(3)} MRR=${r.mrr.toFixed(3)}`);
     expect(r.recall_at_5).toBeGreaterThanOrEqual(0.95);
   });
@@ -116,19 +109,19 @@ describe('knowledge base over the bundled guides', () => {
     const items = readRetrievalItems(DEV).filter((i) => !i.id.startsWith('t'));
     const trad = items.map((i) => ({ ...i, question: toTraditional(i.question) }));
     expect(trad.filter((t, i) => t.question !== items[i]!.question).length).toBeGreaterThan(items.length * 0.8);
-    const s = await evaluateRetrieval(kb, items);
-    const t = await evaluateRetrieval(kb, trad);
+    const s = await evaluateRetrieval(bundled.kb, items);
+    const t = await evaluateRetrieval(bundled.kb, trad);
     console.log(`simplified recall@5=${s.recall_at_5.toFixed(3)} MRR=${s.mrr.toFixed(3)}; traditional recall@5=${t.recall_at_5.toFixed(3)} MRR=${t.mrr.toFixed(3)}`);
     expect(t.recall_at_5).toBeGreaterThanOrEqual(s.recall_at_5 - 0.02);
     expect(t.mrr).toBeGreaterThanOrEqual(s.mrr - 0.03);
-    const a = await kb.search('開無犯罪證明要帶什麼材料');
-    const b = await kb.search('开无犯罪证明要带什么材料');
+    const a = await bundled.kb.search('開無犯罪證明要帶什麼材料');
+    const b = await bundled.kb.search('开无犯罪证明要带什么材料');
     expect(a.map((h) => h.chunkId)).toEqual(b.map((h) => h.chunkId));
   });
 
   it('returns nothing for empty queries', async () => {
-    expect(await kb.search('   ')).toEqual([]);
-    expect(await kb.search('！？。')).toEqual([]);
+    expect(await bundled.kb.search('   ')).toEqual([]);
+    expect(await bundled.kb.search('！？。')).toEqual([]);
   });
 });
 

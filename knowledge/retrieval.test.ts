@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../core/db.js';
-import { createKnowledgeBase, type KnowledgeBase } from './kb.js';
+import { describe, expect, it } from 'vitest';
+import { useBundledKnowledgeBase } from './testing.js';
 import { evaluateRetrieval, readRetrievalItems } from './retrieval-eval.js';
 
 /**
@@ -12,22 +11,12 @@ import { evaluateRetrieval, readRetrievalItems } from './retrieval-eval.js';
 const HELD_OUT = fileURLToPath(new URL('../evals/data/retrieval.jsonl', import.meta.url));
 
 describe('retrieval evaluation', () => {
-  let db: Database;
-  let kb: KnowledgeBase;
-
-  beforeAll(async () => {
-    db = await openDatabase({ dataDir: 'memory://' });
-    kb = createKnowledgeBase(db.pool);
-    await kb.ensureIngested();
-  });
-  afterAll(async () => {
-    await db?.close();
-  });
+  const bundled = useBundledKnowledgeBase();
 
   it.skipIf(!existsSync(HELD_OUT))('evals/data/retrieval.jsonl: recall@5 >= 0.95', async () => {
     const items = readRetrievalItems(HELD_OUT);
     expect(items.length).toBeGreaterThan(0);
-    const r = await evaluateRetrieval(kb, items);
+    const r = await evaluateRetrieval(bundled.kb, items);
     console.log(`evals/data/retrieval.jsonl: n=${r.n} recall@5=${r.recall_at_5.toFixed(3)} MRR=${r.mrr.toFixed(3)}`);
     expect(r.recall_at_5).toBeGreaterThanOrEqual(0.95);
     expect(r.mrr).toBeGreaterThan(0.5);
