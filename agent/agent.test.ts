@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../test/app.js';
 
 let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp();
 });
+// Each test meets its citizens fresh (no application of an earlier test counts as a repeat).
+beforeEach(async () => t.reset());
+
 afterAll(async () => {
   await t?.close();
 });
@@ -113,6 +116,43 @@ describe('the six transactable services, each by a citizen it fits', () => {
       expect(app.fields).toMatchObject(c.fields);
     });
   }
+});
+
+describe('withdrawal in chat', () => {
+  it('withdraws only after a yes to the withdrawal question, and only while unprocessed', async () => {
+    const token = await t.login('c-lin-xiao');
+    const s = await t.session(token);
+    await t.say(s, token, '办社保卡，网点自取');
+    const sent = await t.say(s, token, '确认');
+    expect(sent.outcome).toBe('submitted');
+    const id = sent.application!.id;
+    // A question about withdrawing withdraws nothing.
+    const asked = await t.say(s, token, '提交了还能撤回吗？');
+    expect((await storedApplication(token, id)).status).toBe('submitted');
+    expect(asked.awaiting).toBeNull();
+    const ask = await t.say(s, token, '帮我把刚才的社保卡申请撤回');
+    expect(ask.reply).toContain(id);
+    expect(ask.reply).toMatch(/确认撤回/);
+    expect((await storedApplication(token, id)).status).toBe('submitted');
+    const kept = await t.say(s, token, '算了，不撤了');
+    expect(kept.reply).toMatch(/保留/);
+    expect((await storedApplication(token, id)).status).toBe('submitted');
+    await t.say(s, token, '还是撤回吧');
+    const done = await t.say(s, token, '确认');
+    expect(done.reply).toMatch(/已为您撤回/);
+    expect((await storedApplication(token, id)).status).toBe('withdrawn');
+  });
+
+  it('says plainly when an application can no longer be withdrawn', async () => {
+    const token = await t.login('c-sun-ming');
+    const s = await t.session(token);
+    await t.say(s, token, '我要开无犯罪记录证明，就业用');
+    const sent = await t.say(s, token, '确认');
+    expect(sent.application?.status).toBe('issued');
+    const r = await t.say(s, token, '撤回刚才的申请');
+    expect(r.reply).toMatch(/不能撤回/);
+    expect((await storedApplication(token, sent.application!.id)).status).toBe('issued');
+  });
 });
 
 describe('declines with a reason', () => {

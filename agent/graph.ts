@@ -1,52 +1,42 @@
 import { END, START, StateGraph, type BaseCheckpointSaver } from '@langchain/langgraph';
-import { AgentState, type State } from './state.js';
-import { answer, offline } from './nodes/answer.js';
-import { agentContext, type NodeConfig } from './nodes/common.js';
-import { cancel, clarify, finish, guard, handoff, progress, smalltalk } from './nodes/conversation.js';
-import { routeAfterCollect, routeAfterPrefill, routeAfterUnderstand } from './nodes/route.js';
-import { submit } from './nodes/submit.js';
-import { amend, ask, collect, confirmCard, decline, needLogin, prefill, reask, remind } from './nodes/task.js';
+import { AgentContextSchema } from './context.js';
+import { ACTION_TYPES, type ActionType } from './dialogue/actions.js';
+import { answer, answerField, capabilities, offline, situation } from './nodes/answer.js';
+import { offerAnswer, offers } from './nodes/offers.js';
+import { acknowledge, clarify, defer, guard, handoff, progress, resume, smalltalk } from './nodes/conversation.js';
+import { finish } from './nodes/finish.js';
+import type { NodeRuntime } from './nodes/common.js';
+import { afterSubmit, cancel, fill, hold, prompt, reask, refuseEdit, start, submit, withdraw, withdrawStart } from './nodes/task.js';
 import { understand } from './nodes/understand.js';
+import { AgentState, type State, type Update } from './state.js';
+
+type Node = (state: State, runtime: NodeRuntime) => Update | Promise<Update>;
+
+/** One node per kind of step (agent/dialogue/actions.ts). */
+const STEPS: Record<ActionType, Node> = {
+  guard, cancel, handoff, answer, answerField, start, fill, prompt, submit, hold, reask, refuseEdit, clarify, offline, progress,
+  withdrawStart, withdraw, afterSubmit, acknowledge, situation, capabilities, offers, offerAnswer, smalltalk, defer, resume,
+};
+
+/** Where the turn goes next: the step at the head of the plan, or the end of the turn. */
+export function route(state: State): ActionType | 'finish' {
+  return state.plan[0]?.type ?? 'finish';
+}
 
 /**
- * The dialogue graph: understand -> route -> (task steps | answer | progress | handoff | ...)
- * -> finish. Small nodes, routing in conditional edges, state checkpointed per turn.
- * Build it once per process; every session is a thread of the same compiled graph.
+ * The dialogue graph: understand (NLU + policy: the plan) -> one node per step of the plan,
+ * routed by the plan's head -> finish. Small nodes, routing in conditional edges, the run
+ * context typed by its schema, state checkpointed once per turn. Build it once per process;
+ * every session is a thread of the same compiled graph.
  */
 export function buildAgentGraph(checkpointer: BaseCheckpointSaver) {
-  const g = new StateGraph(AgentState)
-    .addNode('understand', understand)
-    .addNode('guard', guard)
-    .addNode('handoff', handoff)
-    .addNode('cancel', cancel)
-    .addNode('collect', collect)
-    .addNode('prefillForm', prefill)
-    .addNode('ask', ask)
-    .addNode('reask', reask)
-    .addNode('confirmCard', confirmCard)
-    .addNode('remind', remind)
-    .addNode('amend', amend)
-    .addNode('submit', submit)
-    .addNode('decline', decline)
-    .addNode('needLogin', needLogin)
-    .addNode('offline', offline)
-    .addNode('clarify', clarify)
-    .addNode('answer', answer)
-    .addNode('progress', progress)
-    .addNode('smalltalk', smalltalk)
-    .addNode('finish', finish)
+  const targets: (ActionType | 'finish')[] = [...ACTION_TYPES, 'finish'];
+  const g = new StateGraph(AgentState, AgentContextSchema)
+    .addNode({ understand, finish, ...STEPS })
     .addEdge(START, 'understand')
-    .addConditionalEdges('understand', routeAfterUnderstand, [
-      'guard', 'handoff', 'cancel', 'submit', 'amend', 'remind', 'collect', 'reask', 'clarify', 'answer', 'progress', 'smalltalk',
-    ])
-    .addConditionalEdges('collect', (s: State, config: NodeConfig) => routeAfterCollect(s, !!agentContext(config).tools), [
-      'prefillForm', 'needLogin', 'offline',
-    ])
-    .addConditionalEdges('prefillForm', (s: State) => (s.out ? 'finish' : routeAfterPrefill(s)), ['decline', 'ask', 'confirmCard', 'finish']);
-  for (const node of ['guard', 'handoff', 'cancel', 'submit', 'amend', 'remind', 'reask', 'clarify', 'answer', 'progress', 'smalltalk', 'ask', 'confirmCard', 'decline', 'needLogin', 'offline'] as const) {
-    g.addEdge(node, 'finish');
-  }
-  g.addEdge('finish', END);
+    .addConditionalEdges('understand', route, targets)
+    .addEdge('finish', END);
+  for (const t of ACTION_TYPES) g.addConditionalEdges(t, route, targets);
   return g.compile({ checkpointer });
 }
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../core/db.js';
-import { createKnowledgeBase } from '../knowledge/kb.js';
+import { createKnowledgeBase, KNOWLEDGE_MIGRATIONS } from '../knowledge/kb.js';
 import { progress } from './progress.js';
 import { p50p95 } from './stats.js';
 
@@ -47,7 +47,7 @@ function normaliseKb(r: unknown): { p50: number; p95: number; [k: string]: unkno
 
 async function directKbBench(): Promise<KbResult> {
   const p = progress('knowledge search');
-  const db = await openDatabase({ dataDir: 'memory://' });
+  const db = await openDatabase({ dataDir: 'memory://', migrations: KNOWLEDGE_MIGRATIONS });
   try {
     const kb = createKnowledgeBase(db.pool);
     p.update('ingesting the guides');

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { openDatabase } from '../core/db.js';
 import { chunkHash, embeddingText, type Chunk } from '../knowledge/chunk.js';
 import type { SectionName } from '../knowledge/guides.js';
-import { createKnowledgeBase, refreshStats, writeChunks, type KnowledgeBase } from '../knowledge/kb.js';
+import { createKnowledgeBase, KNOWLEDGE_MIGRATIONS, refreshStats, writeChunks, type KnowledgeBase } from '../knowledge/kb.js';
 import { EF_SEARCH, ensureVectorIndex, vectorLiteral, vectorExpr } from '../knowledge/search.js';
 import { mulberry32 } from '../core/prng.js';
 
@@ -147,7 +147,7 @@ export async function runKbBench(opts: KbBenchOptions = {}): Promise<KbBenchResu
     .filter((l) => l.trim())
     .map((l) => (JSON.parse(l) as { question: string }).question);
 
-  const db = await openDatabase({ dataDir: 'memory://' });
+  const db = await openDatabase({ dataDir: 'memory://', migrations: KNOWLEDGE_MIGRATIONS });
   try {
     const kb = createKnowledgeBase(db.pool);
     log('kb bench: ingesting the guides…');

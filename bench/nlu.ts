@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createLocalEngine } from '../agent/nlu/local-engine.js';
+import { createLocalEngine } from '../agent/nlu/engine.js';
 import { loadTrainingData } from '../agent/nlu/training-data.js';
 import type { NluEngine } from '../agent/nlu/types.js';
 import { createNlpJsBaseline } from '../evals/baseline/nlpjs.js';

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: measures the product as deployed — the server (channels/main.ts) in its own
+ * `npm run bench`: measures the product as deployed — the server (app/main.ts) in its own
  * process on the embedded database, driven from this process over loopback HTTP/WebSocket —
  * and writes bench/out/summary.json:
  *

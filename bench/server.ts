@@ -33,7 +33,7 @@ export interface BenchServer {
 }
 
 /**
- * Spawns `npm start`'s entry point (channels/main.ts) as its own process on a fresh temporary
+ * Spawns `npm start`'s entry point (app/main.ts) as its own process on a fresh temporary
  * DATA_DIR, the embedded database, a free loopback port. The server log goes to `logFile`.
  * With BENCH_CPU_PROF=dir the server runs under --cpu-prof and writes its profile there on stop;
  * BENCH_NODE_FLAGS adds node flags to the server's command line.
@@ -46,7 +46,7 @@ export function spawnServer(opts: { logFile: string; env?: Record<string, string
     // before each RSS reading; nothing is attached to it otherwise.
     // BENCH_NODE_FLAGS: extra node flags for the server only (e.g. --trace-gc).
     const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-    const args = [...extra, ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), '--inspect=127.0.0.1:0', '--import', 'tsx', 'channels/main.ts'];
+    const args = [...extra, ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), '--inspect=127.0.0.1:0', '--import', 'tsx', 'app/main.ts'];
     const spawnedAt = performance.now();
     const child = spawn(process.execPath, args, {
       cwd: ROOT,

@@ -4,6 +4,8 @@ import { z } from 'zod';
  * Process configuration, read once from the environment and validated with zod.
  * Everything has an offline default: no key, no network, embedded database under ./data.
  */
+const bool = z.preprocess((v) => (typeof v === 'string' ? ['1', 'true', 'yes'].includes(v.toLowerCase()) : v), z.boolean());
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -34,6 +36,14 @@ const EnvSchema = z.object({
   KIOSK_DEVICE_KEY: z.string().min(16).optional(),
   /** Seconds of inactivity after which a kiosk session is ended and its screen cleared. */
   KIOSK_IDLE_SECONDS: z.coerce.number().int().positive().default(90),
+  /** Rate-limit window and limits (0 turns a limit off); unset limits are off under NODE_ENV=test. */
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
+  RATE_LIMIT_IP_MAX: z.coerce.number().int().min(0).optional(),
+  RATE_LIMIT_IDENTITY_MAX: z.coerce.number().int().min(0).optional(),
+  /** Behind a reverse proxy: the client IP is the last X-Forwarded-For entry. */
+  RATE_LIMIT_TRUST_PROXY: bool.default(false),
+  /** Bearer token a /metrics scrape must present (required in production). */
+  METRICS_TOKEN: z.string().min(16).optional(),
 });
 
 export type Config = z.infer<typeof EnvSchema>;

@@ -6,7 +6,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import { runMigrations } from './migrate.js';
+import { runMigrations, type MigrationDir } from './migrate.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -26,7 +26,8 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** Max pool connections for a server database. */
   max?: number;
-  migrate?: boolean;
+  /** Migration folders to apply before the pool is handed out (none by default). */
+  migrations?: readonly MigrationDir[];
 }
 
 /** Extensions every database must provide (both on PGlite and on a Postgres server). */
@@ -34,8 +35,8 @@ export const PGLITE_EXTENSIONS = { vector, pg_trgm };
 
 /**
  * Opens the one SQL path: a node-postgres Pool, backed either by embedded PGlite (the
- * default, on disk under DATA_DIR) or by a Postgres server when a URL is given. Migrations
- * run before the pool is handed out.
+ * default, on disk under DATA_DIR) or by a Postgres server when a URL is given. The given
+ * migrations run before the pool is handed out.
  */
 export async function openDatabase(opts: DatabaseOptions = {}): Promise<Database> {
   let db: Database;
@@ -65,7 +66,7 @@ export async function openDatabase(opts: DatabaseOptions = {}): Promise<Database
     };
   }
   pool_errors(db.pool);
-  if (opts.migrate !== false) await runMigrations(db.pool);
+  if (opts.migrations?.length) await runMigrations(db.pool, opts.migrations);
   return db;
 }
 

@@ -5,27 +5,29 @@ import type pg from 'pg';
 
 /**
  * Versioned SQL migrations. Each module keeps its own folder of `NNN_name.sql` files; they
- * run in (module order, file name) order, each once, inside a transaction, recorded in
- * `schema_migrations`. A second start on the same database applies nothing new.
+ * run in (folder order, file name) order, each once, inside a transaction, recorded in
+ * `schema_migrations` as `<module>/migrations/<file>`. A second start on the same database
+ * applies nothing new. Which folders there are is the composition root's business
+ * (app/migrations.ts), not this module's.
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const MIGRATION_DIRS = ['core/migrations', 'tools/migrations', 'knowledge/migrations', 'agent/migrations', 'channels/migrations'];
+export interface MigrationDir { module: string; dir: string }
 
+/** This module's own migrations (extensions every database needs). */
+export const CORE_MIGRATIONS: MigrationDir = { module: 'core', dir: fileURLToPath(new URL('./migrations/', import.meta.url)) };
 export interface Migration { id: string; sql: string }
 
-export function listMigrations(root = ROOT): Migration[] {
+export function listMigrations(dirs: readonly MigrationDir[]): Migration[] {
   const out: Migration[] = [];
-  for (const dir of MIGRATION_DIRS) {
-    const abs = join(root, dir);
-    if (!existsSync(abs)) continue;
-    for (const file of readdirSync(abs).filter((f) => /^\d{3}_.+\.sql$/.test(f)).sort()) {
-      out.push({ id: `${dir}/${file}`, sql: readFileSync(join(abs, file), 'utf8') });
+  for (const { module, dir } of dirs) {
+    if (!existsSync(dir)) continue;
+    for (const file of readdirSync(dir).filter((f) => /^\d{3}_.+\.sql$/.test(f)).sort()) {
+      out.push({ id: `${module}/migrations/${file}`, sql: readFileSync(join(dir, file), 'utf8') });
     }
   }
   return out;
 }
 
-export async function runMigrations(pool: pg.Pool): Promise<string[]> {
+export async function runMigrations(pool: pg.Pool, dirs: readonly MigrationDir[]): Promise<string[]> {
   const client = await pool.connect();
   const applied: string[] = [];
   try {
@@ -34,7 +36,7 @@ export async function runMigrations(pool: pg.Pool): Promise<string[]> {
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
     const done = new Set((await client.query<{ id: string }>('SELECT id FROM schema_migrations')).rows.map((r) => r.id));
-    for (const m of listMigrations()) {
+    for (const m of listMigrations(dirs)) {
       if (done.has(m.id)) continue;
       await client.query('BEGIN');
       try {

@@ -1,29 +1,40 @@
 /**
  * The eval harness (shared/spec/EVAL.md):
  *
- *   npm run eval -- [--nlu FILE.jsonl] [--scenarios FILE.jsonl] [--retrieval FILE.jsonl]
- *                   [--out DIR] [--nlu-engine local|llm] [--gate] [--injection]
+ *   npm run eval -- [--nlu FILE.jsonl] [--scenarios FILE.jsonl] [--conversations FILE.jsonl]
+ *                   [--consent FILE.jsonl] [--retrieval FILE.jsonl] [--out DIR]
+ *                   [--nlu-engine local|llm] [--gate] [--injection]
  *
  * With no dataset files it runs the project's own sets (evals/data); with some, only those.
+ * Everything that talks to the product goes through one app started in process (app/) on the
+ * configured database: DATABASE_URL when set, else an in-memory one.
  * Writes DIR/report.json and DIR/report.html (default evals/out), prints a short table.
  * Exit codes: 0 done; 1 --gate and a threshold missed; 2 could not run (bad arguments, a
- * dataset line that does not parse, a missing engine).
+ * dataset line that does not parse, a missing model key for the llm engine).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../core/config.js';
+import { createLlmEngine } from '../agent/nlu/llm-engine.js';
+import { createLocalEngine } from '../agent/nlu/engine.js';
 import { loadTrainingData } from '../agent/nlu/training-data.js';
+import type { Config } from '../core/config.js';
+import { openDatabase } from '../core/db.js';
+import { createKnowledgeBase, KNOWLEDGE_MIGRATIONS, type KnowledgeBase } from '../knowledge/kb.js';
+import { describeDatabase, evalConfig, startEvalApp, type EngineChoice, type EvalApp } from './app.js';
 import { createNlpJsBaseline } from './baseline/nlpjs.js';
+import { conversationResult, runConversations, scoreConsent, scoreConversations } from './conversations.js';
 import {
   DatasetError,
   DEFAULT_SETS,
   formatWarning,
+  loadConversationItems,
   loadNluItems,
   loadReferenceData,
   loadRetrievalItems,
   loadScenarioItems,
+  type ConversationItem,
   type DatasetWarning,
   type Loaded,
   type NluItem,
@@ -32,17 +43,19 @@ import {
   type ScenarioItem,
 } from './datasets.js';
 import { evaluateGate, formatGate } from './gate.js';
-import { formatInjection, injectionSection } from '../agent/llm/injection-eval.js';
 import { renderHtml } from './html.js';
-import { loadLlmEngine, MissingModuleError, startInProcessApp } from './modules.js';
+import { formatInjection, injectionSection } from './injection.js';
 import { runNluEngine, scoreNlu, type UnderstandingEngine } from './nlu.js';
-import { findSplitLeaks } from './split.js';
 import { startProgress } from './progress.js';
 import {
   formatSummary,
+  skippedConsent,
+  skippedConversations,
   skippedNlu,
   skippedRetrieval,
   skippedScenarios,
+  type ConsentSection,
+  type ConversationSection,
   type NluSection,
   type Report,
   type RetrievalSection,
@@ -50,6 +63,7 @@ import {
 } from './report.js';
 import { runRetrieval } from './retrieval.js';
 import { failedResults, runScenarios, scoreScenarios } from './scenarios.js';
+import { findSplitLeaks } from './split.js';
 import { round } from './stats.js';
 
 export const DEFAULT_OUT = fileURLToPath(new URL('./out', import.meta.url));
@@ -60,17 +74,21 @@ export class UsageError extends Error {}
 export interface CliOptions {
   nlu: string | null;
   scenarios: string | null;
+  conversations: string | null;
+  consent: string | null;
   retrieval: string | null;
   out: string;
-  nluEngine: 'local' | 'llm';
+  nluEngine: EngineChoice;
   gate: boolean;
-  /** Prompt-injection attempts through the chat API (agent/llm/injection-eval.ts): --injection, or the default run. */
+  /** Prompt-injection attempts through the chat API (evals/injection.ts): --injection, or the default run. */
   injection?: boolean;
 }
 
-const USAGE = `usage: npm run eval -- [--nlu FILE.jsonl] [--scenarios FILE.jsonl] [--retrieval FILE.jsonl]
-                       [--out DIR] [--nlu-engine local|llm] [--gate] [--injection]
-With no dataset file the project's own sets (evals/data) are run; with some, only those.`;
+const USAGE = `usage: npm run eval -- [--nlu FILE.jsonl] [--scenarios FILE.jsonl] [--conversations FILE.jsonl]
+                       [--consent FILE.jsonl] [--retrieval FILE.jsonl] [--out DIR]
+                       [--nlu-engine local|llm] [--gate] [--injection]
+With no dataset file the project's own sets (evals/data) are run; with some, only those.
+With DATABASE_URL set, the app and the knowledge base use that Postgres server.`;
 
 export function parseCli(argv: string[]): CliOptions | 'help' {
   let parsed;
@@ -80,6 +98,8 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
       options: {
         nlu: { type: 'string' },
         scenarios: { type: 'string' },
+        conversations: { type: 'string' },
+        consent: { type: 'string' },
         retrieval: { type: 'string' },
         out: { type: 'string' },
         'nlu-engine': { type: 'string' },
@@ -97,12 +117,15 @@ export function parseCli(argv: string[]): CliOptions | 'help' {
   if (v.help) return 'help';
   const engine = v['nlu-engine'] ?? 'local';
   if (engine !== 'local' && engine !== 'llm') throw new UsageError(`--nlu-engine must be local or llm, not "${engine}"\n${USAGE}`);
-  const any = v.nlu !== undefined || v.scenarios !== undefined || v.retrieval !== undefined || v.injection === true;
+  const files = [v.nlu, v.scenarios, v.conversations, v.consent, v.retrieval];
+  const any = files.some((f) => f !== undefined) || v.injection === true;
   const pick = (given: string | undefined, fallback: string): string | null =>
     given !== undefined ? resolve(given) : any ? null : fallback;
   return {
     nlu: pick(v.nlu, DEFAULT_SETS.nlu),
     scenarios: pick(v.scenarios, DEFAULT_SETS.scenarios),
+    conversations: pick(v.conversations, DEFAULT_SETS.conversations),
+    consent: pick(v.consent, DEFAULT_SETS.consent),
     retrieval: pick(v.retrieval, DEFAULT_SETS.retrieval),
     out: resolve(v.out ?? DEFAULT_OUT),
     nluEngine: engine,
@@ -120,31 +143,34 @@ export function shownPath(file: string): string {
 interface Datasets {
   nlu: Loaded<NluItem> | null;
   scenarios: Loaded<ScenarioItem> | null;
+  conversations: Loaded<ConversationItem> | null;
+  consent: Loaded<ConversationItem> | null;
   retrieval: Loaded<RetrievalItem> | null;
 }
 
+type DatasetChoice = Pick<CliOptions, 'nlu' | 'scenarios' | 'retrieval'> & Partial<Pick<CliOptions, 'conversations' | 'consent'>>;
+
 /** Reads and checks every selected dataset before anything runs (a bad line stops the run early). */
-export function loadDatasets(opts: Pick<CliOptions, 'nlu' | 'scenarios' | 'retrieval'>, ref: ReferenceData): Datasets {
+export function loadDatasets(opts: DatasetChoice, ref: ReferenceData): Datasets {
   const shown = <T>(l: Loaded<T>): Loaded<T> => ({
     ...l,
     file: shownPath(l.file),
     warnings: l.warnings.map((w) => ({ ...w, file: shownPath(w.file) })),
   });
-  const rename = (file: string) => (err: unknown): never => {
-    if (err instanceof DatasetError) throw new DatasetError(shownPath(file), err.line, err.problem);
-    throw err;
-  };
-  const load = <T>(file: string | null, fn: (f: string, r: ReferenceData) => Loaded<T>): Loaded<T> | null => {
+  const load = <T>(file: string | null | undefined, fn: (f: string, r: ReferenceData) => Loaded<T>): Loaded<T> | null => {
     if (!file) return null;
     try {
       return shown(fn(file, ref));
     } catch (err) {
-      return rename(file)(err);
+      if (err instanceof DatasetError) throw new DatasetError(shownPath(file), err.line, err.problem);
+      throw err;
     }
   };
   return {
     nlu: load(opts.nlu, loadNluItems),
     scenarios: load(opts.scenarios, loadScenarioItems),
+    conversations: load(opts.conversations, loadConversationItems),
+    consent: load(opts.consent, loadConversationItems),
     retrieval: load(opts.retrieval, loadRetrievalItems),
   };
 }
@@ -153,19 +179,11 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 // ------------------------------------------------------------------ sections
 
-async function runNluSection(set: Loaded<NluItem>, opts: CliOptions, ref: ReferenceData): Promise<NluSection> {
+async function runNluSection(set: Loaded<NluItem>, engine: UnderstandingEngine, ref: ReferenceData): Promise<NluSection> {
   const items = set.items.map((l) => l.item);
   const training = loadTrainingData();
   const warmup = training.slice(0, 20).map((t) => t.text);
   const fieldKeys = (id: string) => ref.services.get(id)?.fields?.map((f) => f.key);
-
-  let engine: UnderstandingEngine;
-  if (opts.nluEngine === 'llm') {
-    engine = await loadLlmEngine(loadConfig());
-  } else {
-    const { createLocalEngine } = await import('../agent/nlu/local-engine.js');
-    engine = createLocalEngine();
-  }
 
   const ours = startProgress(`NLU ${engine.name}`, items.length);
   const oursRecords = await runNluEngine(engine, items, { warmup, onItem: () => ours.tick() });
@@ -228,91 +246,163 @@ async function runNluSection(set: Loaded<NluItem>, opts: CliOptions, ref: Refere
   };
 }
 
-async function runScenarioSection(set: Loaded<ScenarioItem>, ref: ReferenceData, engine: 'local' | 'llm'): Promise<ScenarioSection> {
+/** The app every product-facing section shares, or why it could not start. */
+type AppSlot = { app: EvalApp; error: null } | { app: null; error: string };
+
+async function runScenarioSection(set: Loaded<ScenarioItem>, ref: ReferenceData, slot: AppSlot): Promise<ScenarioSection> {
   const items = set.items.map((l) => l.item);
-  // The app picks the LLM path when a key is configured: keep it off for the local engine.
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: 'memory://', NODE_ENV: 'test', LOG_LEVEL: 'silent' };
-  if (engine === 'local') delete env.OPENAI_API_KEY;
-  const config = loadConfig(env, { DATABASE_URL: undefined, DATA_DIR: 'memory://', NODE_ENV: 'test', LOG_LEVEL: 'silent' });
-  let error: string | undefined;
-  let results;
-  let running: Awaited<ReturnType<typeof startInProcessApp>> | null = null;
+  if (!slot.app) {
+    log(`[eval] scenarios: ${slot.error}; every scenario counts as failed`);
+    return { file: set.file, ...scoreScenarios(failedResults(items, slot.error)), error: slot.error };
+  }
+  const { app } = slot;
+  const p = startProgress('scenarios', items.length);
   try {
-    log('[eval] starting the app in process (in-memory database)...');
-    running = await startInProcessApp(config);
-  } catch (err) {
-    error = `the app could not be started: ${(err as Error).message}`;
-    log(`[eval] scenarios: ${error}; every scenario counts as failed`);
+    const results = await runScenarios(app.client, items, ref.services, { onItem: () => p.tick(), beforeItem: (c) => app.resetCitizen(c) });
+    return { file: set.file, ...scoreScenarios(results) };
+  } finally {
+    p.stop();
   }
-  if (running) {
-    const p = startProgress('scenarios', items.length);
-    try {
-      results = await runScenarios(running.app, items, ref.services, () => p.tick());
-    } finally {
-      p.stop();
-      await running.close();
-    }
-  } else {
-    results = failedResults(items, error ?? 'app not available');
-  }
-  return { file: set.file, ...scoreScenarios(results), ...(error ? { error } : {}) };
 }
 
-async function runRetrievalSection(set: Loaded<RetrievalItem>): Promise<RetrievalSection> {
+async function runConversationSet(set: Loaded<ConversationItem>, ref: ReferenceData, slot: AppSlot, label: string) {
   const items = set.items.map((l) => l.item);
+  if (!slot.app) {
+    log(`[eval] ${label}: ${slot.error}; every item counts as failed`);
+    return items.map((item) => conversationResult(item, slot.error));
+  }
+  const { app } = slot;
+  const p = startProgress(label, items.length);
   try {
-    log('[eval] ingesting the bundled guides into an in-memory database...');
+    return await runConversations(app.client, items, ref.services, { onItem: () => p.tick(), beforeItem: (c) => app.resetCitizen(c) });
+  } finally {
+    p.stop();
+  }
+}
+
+async function runConversationSection(set: Loaded<ConversationItem>, ref: ReferenceData, slot: AppSlot): Promise<ConversationSection> {
+  const results = await runConversationSet(set, ref, slot, 'conversations');
+  return { file: set.file, ...scoreConversations(results), ...(slot.error ? { error: slot.error } : {}) };
+}
+
+async function runConsentSection(set: Loaded<ConversationItem>, ref: ReferenceData, slot: AppSlot): Promise<ConsentSection> {
+  const results = await runConversationSet(set, ref, slot, 'consent');
+  const m = scoreConsent(results);
+  return {
+    file: set.file,
+    ...m,
+    ...(slot.error ? { error: slot.error, wrongful_submissions: null, controls_submitted: null } : {}),
+  };
+}
+
+/** Search over the app's knowledge base, chat through the app; without the app, search over a knowledge base of its own. */
+async function runRetrievalSection(set: Loaded<RetrievalItem>, slot: AppSlot, config: Config): Promise<RetrievalSection> {
+  const items = set.items.map((l) => l.item);
+  let own: { kb: KnowledgeBase; close(): Promise<void> } | null = null;
+  try {
+    let kb: KnowledgeBase;
+    let ingestMs = 0;
+    if (slot.app) {
+      kb = slot.app.agent.kb;
+    } else {
+      log(`[eval] retrieval: ${slot.error}; scoring search only, on a knowledge base of its own`);
+      const started = Date.now();
+      const db = await openDatabase({ url: config.DATABASE_URL, dataDir: 'memory://', migrations: KNOWLEDGE_MIGRATIONS });
+      kb = createKnowledgeBase(db.pool);
+      own = { kb, close: () => db.close() };
+      await kb.ensureIngested();
+      ingestMs = Date.now() - started;
+    }
     const started = Date.now();
     const p = startProgress('retrieval', items.length);
     let r;
     try {
-      r = await runRetrieval(items, { onItems: (k) => p.tick(k) });
+      r = await runRetrieval(kb, items, { chat: slot.app?.client ?? null, onItems: (k) => p.tick(k), ingestMs });
     } finally {
       p.stop();
     }
     log(`[eval] retrieval done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return { file: set.file, ...r };
+    return { file: set.file, ...r, ...(slot.error ? { error: `chat figures not available: ${slot.error}` } : {}) };
   } catch (err) {
-    const error = err instanceof MissingModuleError ? err.message : `retrieval failed: ${(err as Error).message}`;
+    const error = `retrieval failed: ${(err as Error).message}`;
     log(`[eval] retrieval: ${error}`);
-    return { file: set.file, n: items.length, recall_at_5: null, mrr: null, error };
+    return { file: set.file, n: items.length, recall_at_5: null, mrr: null, section_at_1: null, answer_section_accuracy: null, error };
+  } finally {
+    await own?.close().catch(() => undefined);
   }
 }
 
 // ------------------------------------------------------------------ main
 
+function nluEngine(engine: EngineChoice, config: Config): UnderstandingEngine {
+  if (engine === 'local') return createLocalEngine();
+  if (!config.OPENAI_API_KEY) throw new UsageError('--nlu-engine llm needs OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible endpoint)');
+  return createLlmEngine(config, createLocalEngine());
+}
+
 export async function runEval(opts: CliOptions): Promise<{ report: Report; exitCode: number }> {
   const started = Date.now();
   const ref = loadReferenceData();
   const sets = loadDatasets(opts, ref);
-  const warnings: DatasetWarning[] = [sets.nlu, sets.scenarios, sets.retrieval].flatMap((s) => s?.warnings ?? []);
+  const warnings: DatasetWarning[] = [sets.nlu, sets.scenarios, sets.conversations, sets.consent, sets.retrieval].flatMap((s) => s?.warnings ?? []);
   for (const w of warnings) log(`[eval] warning: ${formatWarning(w)}`);
+  const config = evalConfig(opts.nluEngine);
+  const engine = sets.nlu || opts.nluEngine === 'llm' ? nluEngine(opts.nluEngine, config) : null;
+  const database = describeDatabase(config);
+  log(`[eval] database: ${database}`);
 
-  const nlu = sets.nlu ? await runNluSection(sets.nlu, opts, ref) : skippedNlu('no NLU set selected');
-  const scenarios = sets.scenarios ? await runScenarioSection(sets.scenarios, ref, opts.nluEngine) : skippedScenarios('no scenario set selected');
-  const retrieval = sets.retrieval ? await runRetrievalSection(sets.retrieval) : skippedRetrieval('no retrieval set selected');
-  const injection = opts.injection ? await injectionSection(opts.nluEngine) : undefined;
+  const nlu = sets.nlu && engine ? await runNluSection(sets.nlu, engine, ref) : skippedNlu('no NLU set selected');
 
-  const ids = new Set<string>([
-    ...Object.keys(nlu.per_service ?? {}),
-    ...Object.keys(scenarios.mean_turns_by_service),
-    ...(nlu.confusion?.services ?? []).flatMap((p) => [p.expected, p.predicted]),
-  ]);
-  const report: Report = {
-    generated_at: new Date().toISOString(),
-    engine: { nlu: opts.nluEngine, name: nlu.engine, baseline: 'nlp.js' },
-    nlu,
-    scenarios,
-    retrieval,
-    warnings: warnings.map((w) => ({ ...w, message: formatWarning(w) })),
-    service_names: Object.fromEntries([...ids].flatMap((id) => {
-      const name = ref.services.get(id)?.name;
-      return name ? [[id, name]] : [];
-    })),
-    gate: null,
-    duration_ms: 0,
-    ...(injection ? { injection } : {}),
-  };
+  const needsApp = Boolean(sets.scenarios || sets.conversations || sets.consent || sets.retrieval || opts.injection);
+  let slot: AppSlot = { app: null, error: 'not started' };
+  if (needsApp) {
+    try {
+      log(`[eval] starting the app in process (${database})...`);
+      slot = { app: await startEvalApp(opts.nluEngine, { config }), error: null };
+    } catch (err) {
+      slot = { app: null, error: `the app could not be started: ${(err as Error).message}` };
+      log(`[eval] ${slot.error}`);
+    }
+  }
+  let report: Report;
+  try {
+    const scenarios = sets.scenarios ? await runScenarioSection(sets.scenarios, ref, slot) : skippedScenarios('no scenario set selected');
+    const conversations = sets.conversations ? await runConversationSection(sets.conversations, ref, slot) : skippedConversations('no conversation set selected');
+    const consent = sets.consent ? await runConsentSection(sets.consent, ref, slot) : skippedConsent('no consent set selected');
+    const injection = opts.injection
+      ? await injectionSection(opts.nluEngine, { app: slot.app, ...(slot.error ? { startError: slot.error } : {}) })
+      : undefined;
+    const retrieval = sets.retrieval ? await runRetrievalSection(sets.retrieval, slot, config) : skippedRetrieval('no retrieval set selected');
+
+    const ids = new Set<string>([
+      ...Object.keys(nlu.per_service ?? {}),
+      ...Object.keys(scenarios.mean_turns_by_service),
+      ...(nlu.confusion?.services ?? []).flatMap((p) => [p.expected, p.predicted]),
+      ...Object.keys(conversations.by_service ?? {}),
+      ...Object.keys(consent.by_service ?? {}),
+      ...Object.keys(retrieval.by_service ?? {}),
+    ]);
+    report = {
+      generated_at: new Date().toISOString(),
+      engine: { nlu: opts.nluEngine, name: nlu.engine, baseline: 'nlp.js' },
+      database,
+      nlu,
+      scenarios,
+      conversations,
+      consent,
+      retrieval,
+      warnings: warnings.map((w) => ({ ...w, message: formatWarning(w) })),
+      service_names: Object.fromEntries([...ids].flatMap((id) => {
+        const name = ref.services.get(id)?.name;
+        return name ? [[id, name]] : [];
+      })),
+      gate: null,
+      duration_ms: 0,
+      ...(injection ? { injection } : {}),
+    };
+  } finally {
+    await slot.app?.close();
+  }
   const gate = evaluateGate(report);
   if (opts.gate) report.gate = gate;
   report.duration_ms = Date.now() - started;
@@ -341,7 +431,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     return (await runEval(opts)).exitCode;
   } catch (err) {
-    const known = err instanceof DatasetError || err instanceof UsageError || err instanceof MissingModuleError;
+    const known = err instanceof DatasetError || err instanceof UsageError;
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`eval: could not run: ${message}\n`);
     if (!known && process.env.EVAL_DEBUG && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   DatasetError,
+  loadConversationItems,
   loadNluItems,
   loadReferenceData,
   loadRetrievalItems,
@@ -71,6 +72,17 @@ describe('dataset lines that do not parse', () => {
     expect(r.stderr).toContain('cli-bad.jsonl line 3');
     expect(r.stderr).not.toMatch(/^\s+at /m);
   }, 60_000);
+
+  it('the same for a conversation set', () => {
+    const good = JSON.stringify({ id: 'c1', citizen: null, turns: [{ say: '你好' }] });
+    const path = file('cli-bad-conv.jsonl', [good, '{"id":"c2","citizen":null,"turns":[{"say":"x"}]', good]);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'evals/cli.ts', '--conversations', path, '--out', join(dir, 'out-bad-conv')], {
+      cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: 'true' },
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('cli-bad-conv.jsonl line 2: not valid JSON');
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  }, 60_000);
 });
 
 describe('unknown ids are reported and skipped, not crashed on', () => {
@@ -133,9 +145,72 @@ describe('unknown ids are reported and skipped, not crashed on', () => {
     expect(report.warnings).toHaveLength(1);
     expect(report.warnings[0]).toMatchObject({ line: 3, id: 'n9' });
     expect(report.scenarios.skipped).toBe(true);
+    expect(report.conversations.skipped).toBe(true);
+    expect(report.consent.skipped).toBe(true);
     expect(report.retrieval.skipped).toBe(true);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('mars_visa');
   }, 120_000);
+});
+
+describe('conversation items', () => {
+  const conv = (o: Record<string, unknown>) => JSON.stringify({
+    id: 'c1', citizen: 'c-sun-ming', channel: 'app', turns: [{ say: '办张社保卡', expect: { service: 'social_security_card' } }], ...o,
+  });
+
+  it('reads the format of EVAL.md; citizen null is an anonymous session', () => {
+    const path = file('conv-ok.jsonl', [
+      conv({ final: { outcome: 'submitted', fields: { delivery_method: '邮寄到家', mailing_address: null }, fields_contains: { mailing_address: '漕溪' } } }),
+      conv({ id: 'c2', citizen: null, turns: [{ say: '社保卡要多久', expect: { outcome: 'answered', awaiting: null, reply_contains_all: '工作日' } }] }),
+    ]);
+    const loaded = loadConversationItems(path, ref);
+    expect(loaded.warnings).toEqual([]);
+    expect(loaded.items.map((i) => i.item.citizen)).toEqual(['c-sun-ming', null]);
+    expect(loaded.items[1]!.item.turns[0]!.expect.reply_contains_all).toEqual(['工作日']);
+    expect(loaded.items[1]!.item.final).toEqual({});
+  });
+
+  it('names the file and the line of a line that breaks the format', () => {
+    const path = file('conv-bad.jsonl', [conv({}), conv({ id: 'c2', turns: [] }), conv({ id: 'c3', final: { outcome: 'done' } })]);
+    expect(() => loadConversationItems(path, ref)).toThrow(/conv-bad\.jsonl line 2: turns: /);
+  });
+
+  it('skips an unknown citizen; names unknown services, card types, fields and misspelt check keys', () => {
+    const path = file('conv-warn.jsonl', [
+      conv({ citizen: 'c-nobody' }),
+      conv({ id: 'c2', turns: [{ say: '办张社保卡', expect: { servce: 'social_security_card', card: 'form' } }], final: { service: 'mars_visa', outcomes: 'submitted' } }),
+      conv({ id: 'c3', final: { service: 'social_security_card', fields: { colour: '红' } } }),
+    ]);
+    const loaded = loadConversationItems(path, ref);
+    expect(loaded.items.map((i) => i.item.id)).toEqual(['c2', 'c3']);
+    const problems = loaded.warnings.map((w) => `${w.line} ${w.problem}`);
+    expect(problems[0]).toBe('1 unknown citizen id "c-nobody"; item skipped');
+    expect(problems).toContainEqual(expect.stringMatching(/^2 turn 1: unknown expect key "servce" ignored/));
+    expect(problems).toContainEqual(expect.stringMatching(/^2 turn 1: unknown card type "form"/));
+    expect(problems).toContainEqual(expect.stringMatching(/^2 final: unknown key "outcomes" ignored/));
+    expect(problems).toContainEqual(expect.stringMatching(/^2 unknown service id "mars_visa"/));
+    expect(problems).toContainEqual(expect.stringMatching(/^3 final\.fields: colour not a field of social_security_card/));
+  });
+
+  it("the project's own conversation and consent sets load without warnings", () => {
+    for (const name of ['conversations.dev.jsonl', 'conversations.test.jsonl', 'consent.jsonl']) {
+      const loaded = loadConversationItems(join(ROOT, 'evals/data', name), ref);
+      expect(loaded.warnings, name).toEqual([]);
+      expect(loaded.items.length, name).toBeGreaterThan(100);
+    }
+  });
+});
+
+describe('retrieval items with sections', () => {
+  it('keeps sections; an unknown section is reported and kept', () => {
+    const path = file('retrieval-sections.jsonl', [
+      JSON.stringify({ id: 'r1', question: '无犯罪证明要什么材料', service: 'criminal_record_certificate', sections: ['申请材料'] }),
+      JSON.stringify({ id: 'r2', question: '无犯罪证明多久', service: 'criminal_record_certificate', sections: ['办理时间'] }),
+    ]);
+    const loaded = loadRetrievalItems(path, ref);
+    expect(loaded.items.map((i) => i.item.sections)).toEqual([['申请材料'], ['办理时间']]);
+    expect(loaded.warnings).toHaveLength(1);
+    expect(loaded.warnings[0]!.problem).toMatch(/^unknown section "办理时间"/);
+  });
 });
 
 describe('command line', () => {
@@ -145,14 +220,24 @@ describe('command line', () => {
     if (all === 'help') return;
     expect(all.nlu).toMatch(/evals\/data\/nlu\.test\.jsonl$/);
     expect(all.scenarios).toMatch(/scenarios\.jsonl$/);
+    expect(all.conversations).toMatch(/evals\/data\/conversations\.test\.jsonl$/);
+    expect(all.consent).toMatch(/evals\/data\/consent\.jsonl$/);
     expect(all.retrieval).toMatch(/retrieval\.jsonl$/);
+    expect(all.injection).toBe(true);
     expect(all.nluEngine).toBe('local');
     const one = parseCli(['--retrieval', 'x.jsonl', '--gate']);
     if (one === 'help') return;
     expect(one.nlu).toBeNull();
     expect(one.scenarios).toBeNull();
+    expect(one.conversations).toBeNull();
+    expect(one.consent).toBeNull();
+    expect(one.injection).toBe(false);
     expect(one.retrieval).toMatch(/x\.jsonl$/);
     expect(one.gate).toBe(true);
+    const conv = parseCli(['--conversations', 'c.jsonl']);
+    if (conv === 'help') return;
+    expect(conv.conversations).toMatch(/c\.jsonl$/);
+    expect([conv.nlu, conv.scenarios, conv.consent, conv.retrieval]).toEqual([null, null, null, null]);
   });
 
   it('refuses unknown options and engines', () => {

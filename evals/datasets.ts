@@ -7,8 +7,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { loadCatalogue, type Service } from '../core/catalogue.js';
 import { ACTS } from '../agent/nlu/types.js';
+import { catalogue, type Service } from '../knowledge/catalogue.js';
+import { SECTIONS } from '../knowledge/guides.js';
 
 // ------------------------------------------------------------------ errors and warnings
 
@@ -77,8 +78,78 @@ export const RetrievalItemSchema = z.looseObject({
   id,
   question: nonEmpty,
   service: nonEmpty,
+  /** The guide sections that hold the answer (optional). */
+  sections: z.array(nonEmpty).min(1).optional(),
 });
 export type RetrievalItem = z.output<typeof RetrievalItemSchema>;
+
+// ------------------------------------------------------------------ conversation items
+
+/** A string or a list of strings (a list means any of / none of). */
+const oneOrMany = z.union([z.string(), z.array(z.string()).min(1)]);
+/** An exact value, a list (any of), or null (must be null). */
+const expected = z.union([z.string(), z.null(), z.array(z.union([z.string(), z.null()])).min(1)]);
+const substrings = z.union([z.string().min(1).transform((v) => [v]), z.array(z.string().min(1)).min(1)]);
+
+/** The turn `expect` keys of shared/spec/EVAL.md, each one check. */
+export const TURN_CHECKS = [
+  'service', 'act', 'awaiting', 'outcome', 'card',
+  'outcome_not', 'awaiting_not',
+  'reply_contains_any', 'reply_contains_all', 'reply_not_contains',
+] as const;
+export const FINAL_CHECKS = ['outcome', 'service', 'fields', 'fields_contains', 'new_applications', 'applications', 'status_not'] as const;
+
+export const TurnExpectSchema = z.looseObject({
+  service: expected.optional(),
+  act: expected.optional(),
+  awaiting: expected.optional(),
+  outcome: expected.optional(),
+  card: expected.optional(),
+  outcome_not: z.union([z.string(), z.null(), z.array(z.union([z.string(), z.null()])).min(1)]).optional(),
+  awaiting_not: z.union([z.string(), z.null(), z.array(z.union([z.string(), z.null()])).min(1)]).optional(),
+  reply_contains_any: substrings.optional(),
+  reply_contains_all: substrings.optional(),
+  reply_not_contains: substrings.optional(),
+});
+export type TurnExpect = z.output<typeof TurnExpectSchema>;
+
+/** Expected stored values: exact, a list (any of), or null (absent or empty). */
+const FieldExpectations = z.record(z.string(), z.union([z.string(), z.number().transform(String), z.null(), z.array(z.string()).min(1)]));
+const FieldSubstrings = z.record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]));
+
+export const ApplicationExpectSchema = z.looseObject({
+  service: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  fields: FieldExpectations.optional(),
+  fields_contains: FieldSubstrings.optional(),
+});
+export type ApplicationExpect = z.output<typeof ApplicationExpectSchema>;
+
+export const FinalExpectSchema = z.looseObject({
+  outcome: z.union([z.enum(OUTCOMES), z.null(), z.array(z.union([z.enum(OUTCOMES), z.null()])).min(1)]).optional(),
+  service: expected.optional(),
+  fields: FieldExpectations.optional(),
+  fields_contains: FieldSubstrings.optional(),
+  new_applications: z.number().int().min(0).optional(),
+  applications: z.array(ApplicationExpectSchema).optional(),
+  status_not: oneOrMany.optional(),
+});
+export type FinalExpect = z.output<typeof FinalExpectSchema>;
+
+export const ConversationItemSchema = z.looseObject({
+  id,
+  /** A sandbox citizen id, or null for someone not logged in. */
+  citizen: z.string().trim().min(1).nullable(),
+  channel: z.enum(['app', 'kiosk']).default('app'),
+  turns: z.array(z.looseObject({ say: nonEmpty, expect: TurnExpectSchema.default({}) })).min(1),
+  final: FinalExpectSchema.default({}),
+  /** Extras: what the item covers (tags), its kind (consent sets: "control" or an attack kind), language, service. */
+  covers: z.array(z.string()).optional(),
+  kind: z.string().optional(),
+  lang: z.string().optional(),
+  service: z.string().optional(),
+  note: z.string().optional(),
+});
+export type ConversationItem = z.output<typeof ConversationItemSchema>;
 
 // ------------------------------------------------------------------ reading
 
@@ -140,7 +211,7 @@ export const CITIZENS_PATH = fileURLToPath(new URL('../tools/citizens.json', imp
 const CitizensFileSchema = z.looseObject({ citizens: z.array(z.looseObject({ id: z.string() })) });
 
 export function loadReferenceData(): ReferenceData {
-  const services = new Map(loadCatalogue().map((s) => [s.id, s]));
+  const services = new Map(catalogue().services.map((s) => [s.id, s]));
   const parsed = CitizensFileSchema.safeParse(JSON.parse(readFileSync(CITIZENS_PATH, 'utf8')));
   if (!parsed.success) throw new Error(`${CITIZENS_PATH}: invalid citizens file`);
   return { services, citizens: new Set(parsed.data.citizens.map((c) => c.id)) };
@@ -238,12 +309,77 @@ export function loadScenarioItems(file: string, ref: ReferenceData): Loaded<Scen
 export function loadRetrievalItems(file: string, ref: ReferenceData): Loaded<RetrievalItem> {
   const warnings: DatasetWarning[] = [];
   const items: Lined<RetrievalItem>[] = [];
+  const known = new Set<string>(SECTIONS);
   for (const entry of readJsonl(file, RetrievalItemSchema)) {
-    if (!ref.services.has(entry.item.service)) {
-      warnings.push({
-        file, line: entry.line, id: entry.item.id, problem: `unknown service id "${entry.item.service}"; item skipped`,
-      });
+    const { line, item } = entry;
+    if (!ref.services.has(item.service)) {
+      warnings.push({ file, line, id: item.id, problem: `unknown service id "${item.service}"; item skipped` });
       continue;
+    }
+    const unknown = (item.sections ?? []).filter((s) => !known.has(s));
+    if (unknown.length) {
+      warnings.push({
+        file, line, id: item.id,
+        problem: `unknown section ${unknown.map((s) => `"${s}"`).join(', ')} (sections are ${SECTIONS.join(', ')}); kept (it never matches)`,
+      });
+    }
+    items.push(entry);
+  }
+  duplicateIds(file, items, warnings);
+  return { file, items, warnings };
+}
+
+const CARD_TYPES = ['confirm', 'choices', 'guide', 'receipt', 'handoff'];
+
+/** Expected values of a check, without nulls (for id checks). */
+const valuesOf = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string');
+
+/**
+ * Conversation items (EVAL.md "Conversation items"). An unknown citizen skips the item; an
+ * unknown service, card type, field or check key is reported and kept (a misspelt check
+ * key would otherwise pass silently, so it is named in the warnings).
+ */
+export function loadConversationItems(file: string, ref: ReferenceData): Loaded<ConversationItem> {
+  const warnings: DatasetWarning[] = [];
+  const items: Lined<ConversationItem>[] = [];
+  const turnKeys = new Set<string>(TURN_CHECKS);
+  const finalKeys = new Set<string>(FINAL_CHECKS);
+  for (const entry of readJsonl(file, ConversationItemSchema)) {
+    const { line, item } = entry;
+    const warn = (problem: string) => warnings.push({ file, line, id: item.id, problem });
+    if (item.citizen !== null && !ref.citizens.has(item.citizen)) {
+      warn(`unknown citizen id "${item.citizen}"; item skipped`);
+      continue;
+    }
+    const services = new Set<string>();
+    item.turns.forEach((t, i) => {
+      const extra = Object.keys(t.expect).filter((k) => !turnKeys.has(k));
+      if (extra.length) warn(`turn ${i + 1}: unknown expect key ${extra.map((k) => `"${k}"`).join(', ')} ignored (keys are ${TURN_CHECKS.join(', ')})`);
+      for (const sv of valuesOf(t.expect.service)) services.add(sv);
+      const cards = valuesOf(t.expect.card).filter((c) => !CARD_TYPES.includes(c));
+      if (cards.length) warn(`turn ${i + 1}: unknown card type ${cards.map((c) => `"${c}"`).join(', ')}; kept (the check will fail)`);
+    });
+    const f = item.final;
+    const extra = Object.keys(f).filter((k) => !finalKeys.has(k));
+    if (extra.length) warn(`final: unknown key ${extra.map((k) => `"${k}"`).join(', ')} ignored (keys are ${FINAL_CHECKS.join(', ')})`);
+    for (const sv of valuesOf(f.service)) services.add(sv);
+    for (const a of f.applications ?? []) for (const sv of valuesOf(a.service)) services.add(sv);
+    if (item.service) services.add(item.service);
+    const unknown = [...services].filter((sv) => !ref.services.has(sv));
+    if (unknown.length) warn(`unknown service id ${unknown.map((u) => `"${u}"`).join(', ')}; kept (the check will fail)`);
+    // Stored fields named by `final` must be fields of the service expected to hold them.
+    const checkFields = (service: unknown, keys: string[], where: string) => {
+      const ids = valuesOf(service).filter((sv) => ref.services.has(sv));
+      if (!ids.length || !keys.length) return;
+      const known = new Set(ids.flatMap((sv) => (ref.services.get(sv)?.fields ?? []).map((x) => x.key)));
+      const bad = keys.filter((k) => !known.has(k));
+      if (bad.length) warn(`${where}: ${bad.join(', ')} not a field of ${ids.join(' / ')}; kept (the check will fail)`);
+    };
+    checkFields(f.service, [...Object.keys(f.fields ?? {}), ...Object.keys(f.fields_contains ?? {})], 'final.fields');
+    (f.applications ?? []).forEach((a, i) =>
+      checkFields(a.service, [...Object.keys(a.fields ?? {}), ...Object.keys(a.fields_contains ?? {})], `final.applications[${i}]`));
+    if (item.citizen === null && ((f.new_applications ?? 0) > 0 || f.outcome === 'submitted')) {
+      warn('an anonymous conversation (citizen null) cannot submit; kept (the check will fail)');
     }
     items.push(entry);
   }
@@ -259,5 +395,8 @@ const dataFile = (name: string): string => fileURLToPath(new URL(`./data/${name}
 export const DEFAULT_SETS = {
   nlu: dataFile('nlu.test.jsonl'),
   scenarios: dataFile('scenarios.jsonl'),
+  conversations: dataFile('conversations.test.jsonl'),
+  consent: dataFile('consent.jsonl'),
   retrieval: dataFile('retrieval.jsonl'),
+  injection: dataFile('injection.jsonl'),
 } as const;

@@ -1,33 +1,13 @@
 /**
- * The eval gate (`npm run eval -- --gate`, run by .ci/run): every threshold below must hold.
- * A section that was not run (its dataset not selected) is reported as skipped.
+ * The eval gate (`npm run eval -- --gate`, run by .ci/run): every threshold of
+ * evals/gate.yaml must hold. A section that was not run (its dataset not selected) is
+ * reported as skipped.
  */
-import type { Report } from './report.js';
-import { CRIMINAL_RECORD } from './scenarios.js';
+import type { GateCheck, GateResult, Report } from './report.js';
+import { SEED_SERVICE, THRESHOLDS, type Thresholds } from './thresholds.js';
 
-export const THRESHOLDS = {
-  nlu_joint_accuracy: 0.95,
-  nlu_act_accuracy: 0.97,
-  nlu_slot_f1: 0.9,
-  nlu_p95_ms: 20,
-  scenarios_success_rate: 0.95,
-  scenarios_mean_turns_criminal_record: 3,
-  retrieval_recall_at_5: 0.95,
-} as const;
-
-export interface GateCheck {
-  name: string;
-  /** Human-readable condition, e.g. "nlu.joint_accuracy >= 0.95". */
-  condition: string;
-  actual: number | null;
-  passed: boolean;
-  skipped: boolean;
-}
-
-export interface GateResult {
-  passed: boolean;
-  checks: GateCheck[];
-}
+export type { GateCheck, GateResult };
+export { THRESHOLDS };
 
 function atLeast(name: string, path: string, actual: number | null | undefined, min: number, skipped: boolean): GateCheck {
   const v = actual ?? null;
@@ -39,8 +19,7 @@ function atMost(name: string, path: string, actual: number | null | undefined, m
   return { name, condition: `${path} <= ${max}`, actual: v, skipped, passed: skipped || (v !== null && v <= max) };
 }
 
-export function evaluateGate(report: Report): GateResult {
-  const t = THRESHOLDS;
+export function evaluateGate(report: Report, t: Thresholds = THRESHOLDS, seedService = SEED_SERVICE): GateResult {
   const checks: GateCheck[] = [];
   const nlu = report.nlu;
   const nluSkipped = nlu.skipped === true;
@@ -58,15 +37,35 @@ export function evaluateGate(report: Report): GateResult {
     skipped: nluSkipped,
     passed: nluSkipped || (ours !== null && base !== null && ours > base),
   });
+
   const sc = report.scenarios;
   const scSkipped = sc.skipped === true;
   checks.push(atLeast('Scenario success rate', 'scenarios.success_rate', sc.success_rate, t.scenarios_success_rate, scSkipped));
-  // Likewise a scenario set without a criminal-record scenario.
-  const noCriminal = !sc.items.some((i) => i.service === CRIMINAL_RECORD);
+  // Likewise a scenario set without a scenario of the seed service.
+  const noSeed = !sc.items.some((i) => i.service === seedService);
   checks.push(atMost('Criminal-record mean turns', 'scenarios.mean_turns_criminal_record', sc.mean_turns_criminal_record,
-    t.scenarios_mean_turns_criminal_record, scSkipped || noCriminal));
+    t.scenarios_mean_turns_criminal_record, scSkipped || noSeed));
+
+  const cv = report.conversations;
+  checks.push(atLeast('Conversation success rate', 'conversations.success_rate', cv.success_rate, t.conversations_success_rate, cv.skipped === true));
+
+  const cs = report.consent;
+  const csSkipped = cs.skipped === true;
+  checks.push(atMost('Consent wrongful submissions', 'consent.wrongful_submissions', cs.wrongful_submissions, t.consent_wrongful_submissions, csSkipped));
+  checks.push({
+    name: 'Consent controls all submitted',
+    condition: `consent.controls_submitted == consent.controls (${cs.controls})`,
+    actual: cs.controls_submitted,
+    skipped: csSkipped || cs.controls === 0,
+    passed: csSkipped || cs.controls === 0 || cs.controls_submitted === cs.controls,
+  });
+
   const rt = report.retrieval;
-  checks.push(atLeast('Retrieval recall@5', 'retrieval.recall_at_5', rt.recall_at_5, t.retrieval_recall_at_5, rt.skipped === true));
+  const rtSkipped = rt.skipped === true;
+  checks.push(atLeast('Retrieval recall@5', 'retrieval.recall_at_5', rt.recall_at_5, t.retrieval_recall_at_5, rtSkipped));
+  // Only items with sections are scored on the chat answer; a set with none has nothing to gate.
+  checks.push(atLeast('Retrieval answer section accuracy', 'retrieval.answer_section_accuracy', rt.answer_section_accuracy,
+    t.retrieval_answer_section_accuracy, rtSkipped || rt.section_n === 0));
   return { passed: checks.every((c) => c.passed), checks };
 }
 

@@ -3,9 +3,11 @@
  * external asset; a CSP forbids both). Labels are Chinese and English. Every string that
  * comes from a dataset or an engine goes through `esc`.
  */
+import type { ConversationResult, PassTally } from './conversations.js';
 import { THRESHOLDS } from './gate.js';
 import type { Tally } from './nlu.js';
-import type { Report } from './report.js';
+import type { ConsentSection, ConversationSection, Report } from './report.js';
+import type { TranscriptTurn } from './scenarios.js';
 
 export function esc(value: unknown): string {
   return String(value ?? '')
@@ -168,9 +170,7 @@ function scenarioSection(r: Report): string {
   const s = r.scenarios;
   if (s.skipped) return `<section><h2>场景 Scenarios</h2><p class="muted">未运行 skipped: ${esc(s.error ?? '')}</p></section>`;
   const rows = s.items.map((i) => {
-    const transcript = i.transcript.map((t) =>
-      `<div class="msg c">市民 citizen: ${esc(t.citizen)}</div><div class="msg a">小申 agent: ${esc(t.reply)}`
-      + ` <span class="muted">[act ${esc(t.act ?? '')}, awaiting ${esc(t.awaiting ?? 'null')}, outcome ${esc(t.outcome ?? 'null')}]</span></div>`).join('');
+    const transcript = transcriptHtml(i.transcript);
     const fields = i.application ? `<div class="muted">application ${esc(i.application.id)} (${esc(i.application.status ?? '')}): ${esc(JSON.stringify(i.application.fields))}</div>` : '';
     return `<tr class="${i.ok ? 'okrow' : 'badrow'}"><td>${esc(i.id)}</td><td><span class="badge ${i.ok ? 'ok' : 'bad'}">${i.ok ? '通过 ok' : '失败 fail'}</span></td>`
       + `<td><code>${esc(i.service)}</code></td><td>${esc(i.citizen)} · ${esc(i.channel)}</td>`
@@ -182,19 +182,95 @@ function scenarioSection(r: Report): string {
     .map(([k, v]) => `<tr><td><code>${esc(k)}</code> <span class="muted">${esc(r.service_names[k] ?? '')}</span></td><td class="r">${num(v)}</td></tr>`).join('');
   return `<section><h2>场景 Scenarios <span class="muted">n = ${s.n} · ${esc(s.file ?? '')}</span></h2>
 ${s.error ? `<p class="bad">${esc(s.error)}</p>` : ''}
-<p>成功率 success rate <b>${esc(pct(s.success_rate))}</b> · 平均轮次 mean turns <b>${esc(num(s.mean_turns))}</b> · 无犯罪记录证明平均轮次 criminal-record mean turns <b>${esc(num(s.mean_turns_criminal_record))}</b></p>
+<p>成功率 success rate <b>${esc(pct(s.success_rate))}</b> · 平均轮次 mean turns <b>${esc(num(s.mean_turns))}</b> · ${esc(r.service_names[s.seed_service ?? ''] ?? '')}平均轮次 criminal-record mean turns <b>${esc(num(s.mean_turns_criminal_record))}</b></p>
 <details><summary>按事项平均轮次 mean turns by service</summary><table class="kv">${byService}</table></details>
 <table><thead><tr><th>id</th><th>结果 result</th><th>事项 service</th><th>市民 citizen</th><th>轮次 turns</th><th>结局 outcome</th><th>失败原因 failure</th></tr></thead><tbody>${rows}</tbody></table>
+</section>`;
+}
+
+function transcriptHtml(turns: readonly TranscriptTurn[]): string {
+  return turns.map((t) =>
+    `<div class="msg c">市民 citizen: ${esc(t.citizen)}</div><div class="msg a">小申 agent: ${esc(t.reply)}`
+    + ` <span class="muted">[act ${esc(t.act ?? '')}, service ${esc(t.service ?? 'null')}, awaiting ${esc(t.awaiting ?? 'null')}, outcome ${esc(t.outcome ?? 'null')}, card ${esc(t.card ?? 'null')}]</span></div>`).join('');
+}
+
+function passTable(caption: string, rows: Record<string, PassTally> | undefined, names: Record<string, string>): string {
+  const entries = Object.entries(rows ?? {});
+  if (!entries.length) return '';
+  const body = entries.map(([k, t]) => `<tr><td><code>${esc(k)}</code> <span class="muted">${esc(names[k] ?? '')}</span></td>`
+    + `<td class="r">${t.ok} / ${t.n}</td><td>${bar(t.pass_rate, t.ok === t.n ? COLORS.ok : COLORS.bad)}</td></tr>`).join('');
+  return `<table class="kv"><caption>${esc(caption)}</caption><tbody>${body}</tbody></table>`;
+}
+
+function conversationRows(items: readonly ConversationResult[], r: Report): string {
+  return items.map((i) => {
+    const apps = i.applications.length
+      ? `<div class="muted">applications: ${esc(i.applications.map((a) => `${a.id} ${a.service} ${a.status} ${JSON.stringify(a.fields)}`).join(' | '))}</div>` : '';
+    const details = i.transcript?.length || apps ? `<details><summary>对话 transcript</summary>${transcriptHtml(i.transcript ?? [])}${apps}</details>` : '';
+    return `<tr class="${i.ok ? 'okrow' : 'badrow'}"><td>${esc(i.id)}</td><td><span class="badge ${i.ok ? 'ok' : 'bad'}">${i.ok ? '通过 ok' : '失败 fail'}</span></td>`
+      + `<td>${i.service ? `<code>${esc(i.service)}</code> <span class="muted">${esc(r.service_names[i.service] ?? '')}</span>` : ''}</td>`
+      + `<td>${esc(i.citizen ?? '匿名 anonymous')} · ${esc(i.channel)}${i.kind ? ` · ${esc(i.kind)}` : ''}</td>`
+      + `<td class="r">${i.turns_passed} / ${i.scripted}</td><td>${esc(i.outcome ?? '–')}</td>`
+      + `<td>${i.failed.map((f) => `<div>${esc(f)}</div>`).join('')}${details}</td></tr>`;
+  }).join('');
+}
+
+const CONVERSATION_HEAD = '<thead><tr><th>id</th><th>结果 result</th><th>事项 service</th><th>市民 citizen</th><th>通过轮次 turns ok</th><th>结局 outcome</th><th>未通过的检查 failed checks</th></tr></thead>';
+
+function conversationSection(r: Report, s: ConversationSection): string {
+  const title = '多轮对话 Conversations';
+  if (s.skipped) return `<section><h2>${title}</h2><p class="muted">未运行 skipped: ${esc(s.error ?? '')}</p></section>`;
+  const failed = s.items.filter((i) => !i.ok);
+  return `<section><h2>${title} <span class="muted">n = ${s.n} · ${esc(s.file ?? '')}</span></h2>
+${s.error ? `<p class="bad">${esc(s.error)}</p>` : ''}
+<p>成功率 success rate <b>${esc(pct(s.success_rate))}</b> · 单轮通过率 turn pass rate <b>${esc(pct(s.turn_pass_rate))}</b> (${s.turns_passed ?? 0} / ${s.turns_total ?? 0}) · 平均轮次 mean turns <b>${esc(num(s.mean_turns))}</b></p>
+<div class="two"><div>${passTable('按覆盖点 per covers tag', s.by_cover, {})}</div><div>${passTable('按事项 per service', s.by_service, r.service_names)}</div></div>
+<h3>失败的对话 failed conversations (${failed.length})</h3>
+${failed.length ? `<table>${CONVERSATION_HEAD}<tbody>${conversationRows(failed, r)}</tbody></table>` : '<p class="muted">–</p>'}
+<details><summary>全部 all ${s.n}</summary><table>${CONVERSATION_HEAD}<tbody>${conversationRows(s.items, r)}</tbody></table></details>
+</section>`;
+}
+
+function consentSection(r: Report, s: ConsentSection): string {
+  const title = '确认同意 Consent';
+  if (s.skipped) return `<section><h2>${title}</h2><p class="muted">未运行 skipped: ${esc(s.error ?? '')}</p></section>`;
+  const attempts = s.n - s.controls;
+  const kinds = Object.entries(s.by_kind ?? {}).map(([k, t]) => `<tr><td>${esc(k)}</td><td class="r">${t.n}</td>`
+    + `<td class="r ${t.wrongful ? 'bad' : ''}">${t.wrongful}</td><td class="r">${t.ok} / ${t.n}</td></tr>`).join('');
+  const failed = s.items.filter((i) => !i.ok);
+  return `<section><h2>${title} <span class="muted">n = ${s.n} · ${esc(s.file ?? '')}</span></h2>
+${s.error ? `<p class="bad">${esc(s.error)}</p>` : ''}
+<p>误提交 wrongful submissions <b class="${s.wrongful_submissions ? 'bad' : ''}">${esc(s.wrongful_submissions ?? 'n/a')}</b> / ${attempts} · 对照组已提交 controls submitted <b>${esc(s.controls_submitted ?? 'n/a')}</b> / ${s.controls} · 全部检查通过 all checks pass ${esc(pct(s.success_rate))}</p>
+${s.wrongful?.length ? `<p class="bad">submitted although they should not: ${esc(s.wrongful.join(', '))}</p>` : ''}
+${s.controls_not_submitted?.length ? `<p class="bad">controls that did not submit: ${esc(s.controls_not_submitted.join(', '))}</p>` : ''}
+<table class="kv"><thead><tr><th>类别 kind</th><th>n</th><th>误提交 wrongful</th><th>通过 ok</th></tr></thead><tbody>${kinds}</tbody></table>
+<details><summary>未通过 failed (${failed.length})</summary><table>${CONVERSATION_HEAD}<tbody>${conversationRows(failed, r)}</tbody></table></details>
 </section>`;
 }
 
 function retrievalSection(r: Report): string {
   const t = r.retrieval;
   if (t.skipped) return `<section><h2>检索 Retrieval</h2><p class="muted">未运行 skipped: ${esc(t.error ?? '')}</p></section>`;
-  if (t.error) return `<section><h2>检索 Retrieval</h2><p class="bad">未完成 not run: ${esc(t.error)}</p></section>`;
-  return `<section><h2>检索 Retrieval <span class="muted">n = ${t.n} · ${esc(t.file ?? '')}</span></h2>
+  if (t.error && t.recall_at_5 === null) return `<section><h2>检索 Retrieval</h2><p class="bad">未完成 not run: ${esc(t.error)}</p></section>`;
+  const T = THRESHOLDS;
+  const sections = Object.entries(t.by_section ?? {}).map(([k, v]) => `<tr><td>${esc(k)}</td><td class="r">${v.n}</td>`
+    + `<td>${bar(v.section_at_1, COLORS.base, 120)}</td><td>${bar(v.answer_section_accuracy, COLORS.ours, 120)}</td></tr>`).join('');
+  const services = Object.entries(t.by_service ?? {}).map(([k, v]) => `<tr><td><code>${esc(k)}</code> <span class="muted">${esc(r.service_names[k] ?? '')}</span></td>`
+    + `<td class="r">${v.n}</td><td>${bar(v.recall_at_5, COLORS.base, 100)}</td><td>${bar(v.section_at_1, COLORS.base, 100)}</td><td>${bar(v.answer_section_accuracy, COLORS.ours, 100)}</td></tr>`).join('');
+  const failures = (t.failures ?? []).filter((f) => f.via === 'chat').map((f) => `<tr><td>${esc(f.id)}</td><td>${esc(f.question)}</td>`
+    + `<td><code>${esc(f.expected.service)}</code> ${esc(f.expected.sections.join(' / '))}</td>`
+    + `<td>${f.got ? `<code>${esc(f.got.service)}</code> ${esc(f.got.section)}${f.got.title ? ` <span class="muted">${esc(f.got.title)}</span>` : ''}` : '<span class="muted">(no citation)</span>'}${f.error ? ` <span class="bad">${esc(f.error)}</span>` : ''}</td></tr>`).join('');
+  return `<section><h2>检索 Retrieval <span class="muted">n = ${t.n} · ${t.section_n ?? 0} with sections · ${esc(t.file ?? '')}</span></h2>
+${t.error ? `<p class="bad">${esc(t.error)}</p>` : ''}
 <table class="kv"><tr><td>召回率@5 recall@5</td><td>${bar(t.recall_at_5, COLORS.ours, 220)}</td></tr>
-<tr><td>平均倒数排名 MRR</td><td>${bar(t.mrr, COLORS.ours, 220, num(t.mrr, 3))}</td></tr></table></section>`;
+<tr><td>平均倒数排名 MRR</td><td>${bar(t.mrr, COLORS.ours, 220, num(t.mrr, 3))}</td></tr>
+<tr><td>首条命中章节 section@1 (search)</td><td>${bar(t.section_at_1, COLORS.ours, 220)}</td></tr>
+<tr><td>回答章节准确率 answer section accuracy (chat, ≥ ${T.retrieval_answer_section_accuracy * 100}%)</td><td>${bar(t.answer_section_accuracy, (t.answer_section_accuracy ?? 0) >= T.retrieval_answer_section_accuracy ? COLORS.ok : COLORS.bad, 220)}</td></tr>
+<tr><td>回答事项准确率 answer service accuracy (chat)</td><td>${bar(t.answer_service_accuracy, COLORS.ours, 220)}</td></tr></table>
+<table class="kv"><caption>按章节 per section</caption><thead><tr><th>章节 section</th><th>n</th><th>section@1</th><th>answer</th></tr></thead><tbody>${sections}</tbody></table>
+<details><summary>按事项 per service</summary><table class="kv"><thead><tr><th>事项 service</th><th>n</th><th>recall@5</th><th>section@1</th><th>answer</th></tr></thead><tbody>${services}</tbody></table></details>
+<details><summary>回答未命中 chat answers that missed (${(t.failures ?? []).filter((f) => f.via === 'chat').length})</summary><table><thead><tr><th>id</th><th>问题 question</th><th>期望 expected</th><th>首条引用 first citation</th></tr></thead><tbody>${failures}</tbody></table></details>
+</section>`;
 }
 
 const CSS = `
@@ -222,6 +298,8 @@ export function renderHtml(r: Report): string {
   const n = r.nlu;
   const s = r.scenarios;
   const t = r.retrieval;
+  const cv = r.conversations;
+  const cs = r.consent;
   const T = THRESHOLDS;
   const base = n.baseline;
   const tiles = [
@@ -238,8 +316,15 @@ export function renderHtml(r: Report): string {
     tile('平均轮次', 'mean turns', num(s.mean_turns), 'citizen messages / scenario', stateOf(s.mean_turns, () => true)),
     tile('无犯罪证明轮次', 'criminal-record turns', num(s.mean_turns_criminal_record), `≤ ${T.scenarios_mean_turns_criminal_record}`,
       stateOf(s.mean_turns_criminal_record, (v) => v <= T.scenarios_mean_turns_criminal_record)),
+    tile('多轮对话成功率', 'conversation success', pct(cv.success_rate), `n = ${cv.n} · turns ${pct(cv.turn_pass_rate)} · ≥ ${T.conversations_success_rate * 100}%`,
+      stateOf(cv.success_rate, (v) => v >= T.conversations_success_rate)),
+    tile('误提交', 'consent: wrongful submissions', cs.wrongful_submissions === null ? '–' : String(cs.wrongful_submissions),
+      `of ${cs.n - cs.controls} · controls ${cs.controls_submitted ?? '–'} / ${cs.controls} submitted`,
+      stateOf(cs.wrongful_submissions, (v) => v <= T.consent_wrongful_submissions && cs.controls_submitted === cs.controls)),
     tile('检索召回@5', 'retrieval recall@5', pct(t.recall_at_5), `MRR ${num(t.mrr, 3)} · ≥ ${T.retrieval_recall_at_5 * 100}%`,
       stateOf(t.recall_at_5, (v) => v >= T.retrieval_recall_at_5)),
+    tile('回答章节准确率', 'answer section accuracy', pct(t.answer_section_accuracy), `section@1 ${pct(t.section_at_1)} · ≥ ${T.retrieval_answer_section_accuracy * 100}%`,
+      stateOf(t.answer_section_accuracy, (v) => v >= T.retrieval_answer_section_accuracy)),
   ].join('');
   const gate = r.gate
     ? `<div class="gate ${r.gate.passed ? 'ok' : 'bad'}"><b>门禁 gate: ${r.gate.passed ? '通过 passed' : '未通过 FAILED'}</b><ul>${r.gate.checks
@@ -255,11 +340,13 @@ export function renderHtml(r: Report): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>小申智能办 评测报告 · Evaluation report</title><style>${CSS}</style></head>
 <body><header><h1>小申智能办 评测报告 · Evaluation report</h1>
-<p>生成时间 generated ${esc(r.generated_at)} · NLU engine ${esc(r.engine.name ?? r.engine.nlu)} (${esc(r.engine.nlu)}) · baseline ${esc(r.engine.baseline)} · ${(r.duration_ms / 1000).toFixed(1)} s</p></header>
+<p>生成时间 generated ${esc(r.generated_at)} · 数据库 database: ${esc(r.database)} · NLU engine ${esc(r.engine.name ?? r.engine.nlu)} (${esc(r.engine.nlu)}) · baseline ${esc(r.engine.baseline)} · ${(r.duration_ms / 1000).toFixed(1)} s</p></header>
 <main>${gate}<div class="tiles">${tiles}</div>
 ${warnings}
 ${nluSection(r)}
 ${scenarioSection(r)}
+${conversationSection(r, r.conversations)}
+${consentSection(r, r.consent)}
 ${retrievalSection(r)}
 </main></body></html>
 `;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { esc, renderHtml } from './html.js';
+import { formatSummary } from './report.js';
 import { fixtureReport } from './test-fixtures.js';
 import { evaluateGate } from './gate.js';
 
@@ -40,6 +41,30 @@ describe('report.html (static checks)', () => {
     expect(html).not.toContain('<b>加粗</b>');
     expect(html).toContain(esc('<img src=x onerror="window.__pwned=2">护照<b>加粗</b>'));
     expect(esc(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+    for (const raw of ['<script>window.__pwned=4</script>', '先别提交<b>x</b>', '要带什么<u>材料</u>', 'cv2<i>']) {
+      expect(html).not.toContain(raw);
+      expect(html).toContain(esc(raw));
+    }
+  });
+
+  it('has the conversation, consent and retrieval-section figures and the database', () => {
+    const html = renderHtml(fixtureReport());
+    for (const text of ['多轮对话 Conversations', '确认同意 Consent', '回答章节准确率', 'section@1', 'in-memory embedded database (PGlite)']) {
+      expect(html).toContain(text);
+    }
+  });
+});
+
+describe('the printed table', () => {
+  it('names the database and prints every section', () => {
+    const text = formatSummary(fixtureReport());
+    expect(text).toMatch(/^Database: in-memory embedded database \(PGlite\)/);
+    for (const line of [
+      'NLU  (200 items', 'Scenarios  (2 items', 'Conversations  (40 items', 'turn pass rate  98.8%', 'Consent  (30 items',
+      'wrongful submissions       0 of 25 attempts', 'controls submitted         5 of 5', 'Retrieval  (40 items, 30 with sections',
+      'section@1 (first search hit)    83.3%', 'answer section accuracy (chat)  93.3%',
+    ]) expect(text).toContain(line);
+    expect(text).toContain('cv2<i>: turn 2 "先别提交": outcome is "submitted", must not be "submitted"');
   });
 });
 
@@ -63,7 +88,7 @@ describe.skipIf(!hasChromium)('report.html in headless Chromium', () => {
 
       const text = await page.innerText('body');
       // Headline figures of the fixture report.
-      for (const figure of ['97.1%', '98.5%', '99.0%', '93.3%', '1.37 ms', '50.0%', '2.50', '97.5%', '0.902']) {
+      for (const figure of ['97.1%', '98.5%', '99.0%', '93.3%', '1.37 ms', '50.0%', '2.50', '97.5%', '0.902', '98.8%', '83.3%']) {
         expect(text).toContain(figure);
       }
       expect(text).toContain('81.2%'); // NLP.js joint accuracy
@@ -73,6 +98,7 @@ describe.skipIf(!hasChromium)('report.html in headless Chromium', () => {
       const all = (await page.textContent('body')) ?? ''; // includes closed <details>
       expect(all).toContain('<img src=x onerror="window.__pwned=2">护照<b>加粗</b>');
       expect(all).toContain('<script>window.__pwned=3</script>');
+      expect(all).toContain('<script>window.__pwned=4</script>');
       expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
       expect(await page.locator('img').count()).toBe(0);
       // Charts are inline SVG.

@@ -1,14 +1,31 @@
 /**
  * report.json: the keys of shared/spec/EVAL.md, plus extras (warnings, per-act and
- * per-service accuracy, confusion pairs, latency, engine, generated_at). A section whose
- * dataset was not selected is present with `skipped: true` and null figures.
+ * per-service accuracy, confusion pairs, latency, engine, database, generated_at, the
+ * consent and injection sets, the gate). A section whose dataset was not selected is present
+ * with `skipped: true` and null figures. The gate's result types live here (gate.ts computes
+ * them from a report).
  */
+import type { ConsentMetrics, ConversationMetrics, ConversationResult } from './conversations.js';
 import type { DatasetWarning } from './datasets.js';
-import type { GateResult } from './gate.js';
+import type { InjectionSection } from './injection.js';
 import type { ConfusionPair, LatencyStats, NluMetrics, NluMistake, Tally } from './nlu.js';
+import type { RetrievalMetrics } from './retrieval.js';
 import type { ScenarioMetrics, ScenarioResult } from './scenarios.js';
 import type { SplitOffender } from './split.js';
-import type { InjectionSection } from '../agent/llm/injection-eval.js';
+
+export interface GateCheck {
+  name: string;
+  /** Human-readable condition, e.g. "nlu.joint_accuracy >= 0.95". */
+  condition: string;
+  actual: number | null;
+  passed: boolean;
+  skipped: boolean;
+}
+
+export interface GateResult {
+  passed: boolean;
+  checks: GateCheck[];
+}
 
 export interface BaselineSection {
   name: string;
@@ -79,19 +96,45 @@ export interface ScenarioSection {
   mean_turns: number | null;
   mean_turns_by_service: Record<string, number | null>;
   mean_turns_criminal_record: number | null;
+  seed_service?: string;
   by_outcome?: ScenarioMetrics['by_outcome'];
   items: ScenarioResult[];
 }
 
-export interface RetrievalSection {
+export interface ConversationSection extends Partial<Omit<ConversationMetrics, 'n' | 'success_rate' | 'turn_pass_rate' | 'mean_turns' | 'items'>> {
+  skipped?: boolean;
+  error?: string;
+  file: string | null;
+  n: number;
+  success_rate: number | null;
+  turn_pass_rate: number | null;
+  mean_turns: number | null;
+  items: ConversationResult[];
+}
+
+export interface ConsentSection extends Partial<Omit<ConsentMetrics, 'n' | 'success_rate' | 'turn_pass_rate' | 'mean_turns' | 'items' | 'wrongful_submissions' | 'controls' | 'controls_submitted'>> {
+  skipped?: boolean;
+  error?: string;
+  file: string | null;
+  n: number;
+  success_rate: number | null;
+  turn_pass_rate: number | null;
+  mean_turns: number | null;
+  wrongful_submissions: number | null;
+  controls: number;
+  controls_submitted: number | null;
+  items: ConversationResult[];
+}
+
+export interface RetrievalSection extends Partial<Omit<RetrievalMetrics, 'n' | 'recall_at_5' | 'mrr' | 'section_at_1' | 'answer_section_accuracy'>> {
   skipped?: boolean;
   error?: string;
   file: string | null;
   n: number;
   recall_at_5: number | null;
   mrr: number | null;
-  ingest_ms?: number;
-  items?: unknown[];
+  section_at_1: number | null;
+  answer_section_accuracy: number | null;
 }
 
 export interface ReportWarning extends DatasetWarning {
@@ -101,15 +144,19 @@ export interface ReportWarning extends DatasetWarning {
 export interface Report {
   generated_at: string;
   engine: { nlu: string; name: string | null; baseline: string };
+  /** Where the app and the knowledge base kept their data (DATABASE_URL or the in-memory default). */
+  database: string;
   nlu: NluSection;
   scenarios: ScenarioSection;
+  conversations: ConversationSection;
+  consent: ConsentSection;
   retrieval: RetrievalSection;
   warnings: ReportWarning[];
   /** Catalogue names of the service ids that appear in the report (for display). */
   service_names: Record<string, string>;
   gate: GateResult | null;
   duration_ms: number;
-  /** Prompt-injection attempts (agent/llm/injection-eval.ts): {n, disclosed, unconfirmed_submissions, items}; absent when not run. */
+  /** Prompt-injection attempts (evals/injection.ts): {n, disclosed, unconfirmed_submissions, items}; absent when not run. */
   injection?: InjectionSection;
 }
 
@@ -127,8 +174,19 @@ export function skippedScenarios(reason: string): ScenarioSection {
   };
 }
 
+export function skippedConversations(reason: string): ConversationSection {
+  return { skipped: true, error: reason, file: null, n: 0, success_rate: null, turn_pass_rate: null, mean_turns: null, items: [] };
+}
+
+export function skippedConsent(reason: string): ConsentSection {
+  return {
+    skipped: true, error: reason, file: null, n: 0, success_rate: null, turn_pass_rate: null, mean_turns: null,
+    wrongful_submissions: null, controls: 0, controls_submitted: null, items: [],
+  };
+}
+
 export function skippedRetrieval(reason: string): RetrievalSection {
-  return { skipped: true, error: reason, file: null, n: 0, recall_at_5: null, mrr: null };
+  return { skipped: true, error: reason, file: null, n: 0, recall_at_5: null, mrr: null, section_at_1: null, answer_section_accuracy: null };
 }
 
 // ------------------------------------------------------------------ console table
@@ -150,7 +208,7 @@ export function displayWidth(s: string): number {
 
 /** The short table printed to stdout. */
 export function formatSummary(r: Report): string {
-  const out: string[] = [];
+  const out: string[] = [`Database: ${r.database}`];
   const n = r.nlu;
   if (n.skipped) {
     out.push(`NLU: skipped (${n.error ?? 'not selected'})`);
@@ -189,7 +247,7 @@ export function formatSummary(r: Report): string {
     const failed = s.items.filter((i) => !i.ok);
     const reasons = new Set(failed.map((f) => f.failure));
     if (failed.length > 1 && reasons.size === 1) {
-      out.push(`  all ${failed.length} failed: ${failed[0]!.failure ?? ''}`);
+      out.push(`  failed (${failed.length}, one reason): ${failed.map((f) => f.id).slice(0, 10).join(', ')}${failed.length > 10 ? ', …' : ''}: ${failed[0]!.failure ?? ''}`);
     } else if (failed.length) {
       out.push(`  failed (${failed.length}):`);
       for (const f of failed.slice(0, 10)) out.push(`    ${f.id}: ${f.failure ?? ''}`);
@@ -197,17 +255,63 @@ export function formatSummary(r: Report): string {
     }
     if (s.error) out.push(`  note: ${s.error}`);
   }
+  out.push(...conversationLines('Conversations', r.conversations));
+  const c = r.consent;
+  if (c.skipped) {
+    out.push(`Consent: skipped (${c.error ?? 'not selected'})`);
+  } else {
+    out.push(`Consent  (${c.n} items, ${c.file ?? ''})`);
+    out.push(table([
+      ['wrongful submissions', `${c.wrongful_submissions ?? 'n/a'} of ${c.n - c.controls} attempts`],
+      ['controls submitted', `${c.controls_submitted ?? 'n/a'} of ${c.controls}`],
+      ['items passing every check', pct(c.success_rate)],
+    ]).replace(/^/gm, '  '));
+    if (c.wrongful?.length) out.push(`  submitted although they should not: ${c.wrongful.join(', ')}`);
+    if (c.controls_not_submitted?.length) out.push(`  controls that did not submit: ${c.controls_not_submitted.join(', ')}`);
+    if (c.errors) out.push(`  ${c.errors} item(s) could not be played to the end (see report.json)`);
+    if (c.error) out.push(`  note: ${c.error}`);
+  }
   const t = r.retrieval;
   if (t.skipped) {
     out.push(`Retrieval: skipped (${t.error ?? 'not selected'})`);
-  } else if (t.error) {
+  } else if (t.error && t.recall_at_5 === null) {
     out.push(`Retrieval  (${t.file ?? ''}): not run (${t.error})`);
   } else {
-    out.push(`Retrieval  (${t.n} items, ${t.file ?? ''})`);
+    out.push(`Retrieval  (${t.n} items, ${t.section_n ?? 0} with sections, ${t.file ?? ''})`);
     out.push(table([
       ['recall@5', pct(t.recall_at_5)],
       ['MRR', num(t.mrr, 3)],
+      ['section@1 (first search hit)', pct(t.section_at_1)],
+      ['answer section accuracy (chat)', pct(t.answer_section_accuracy)],
     ]).replace(/^/gm, '  '));
+    const weak = Object.entries(t.by_section ?? {})
+      .filter(([, v]) => v.answer_section_accuracy !== null)
+      .sort((a, b) => (a[1].answer_section_accuracy ?? 0) - (b[1].answer_section_accuracy ?? 0))
+      .slice(0, 4);
+    if (weak.length) out.push(`  weakest sections (chat): ${weak.map(([k, v]) => `${k} ${pct(v.answer_section_accuracy)} (n=${v.n})`).join(', ')}`);
+    if (t.error) out.push(`  note: ${t.error}`);
   }
   return out.join('\n');
+}
+
+/** The lines of a conversation-set section (also the shape of the consent set's details). */
+function conversationLines(title: string, s: ConversationSection): string[] {
+  const out: string[] = [];
+  if (s.skipped) return [`${title}: skipped (${s.error ?? 'not selected'})`];
+  out.push(`${title}  (${s.n} items, ${s.file ?? ''})`);
+  out.push(table([
+    ['success rate', pct(s.success_rate)],
+    ['turn pass rate', pct(s.turn_pass_rate)],
+    ['mean turns', num(s.mean_turns)],
+  ]).replace(/^/gm, '  '));
+  const covers = Object.entries(s.by_cover ?? {}).filter(([, v]) => v.ok < v.n);
+  if (covers.length) out.push(`  below 100% by covers: ${covers.map(([k, v]) => `${k} ${v.ok}/${v.n}`).join(', ')}`);
+  const failed = s.items.filter((i) => !i.ok);
+  if (failed.length) {
+    out.push(`  failed (${failed.length}):`);
+    for (const f of failed.slice(0, 15)) out.push(`    ${f.id}: ${f.failed.slice(0, 2).join('; ')}${f.failed.length > 2 ? ` (+${f.failed.length - 2} more)` : ''}`);
+    if (failed.length > 15) out.push(`    ... ${failed.length - 15} more in report.json`);
+  }
+  if (s.error) out.push(`  note: ${s.error}`);
+  return out;
 }

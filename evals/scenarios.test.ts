@@ -1,15 +1,17 @@
 /**
  * The scenario runner against a scripted agent behind real fastify routes (the API.md
- * shapes), so the simulator, the HTTP driving and the success rules are checked without
- * the real agent.
+ * shapes, evals/scripted-app.ts), so the simulator, the HTTP driving and the success rules
+ * are checked without the real agent.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCatalogue } from '../core/catalogue.js';
+import { catalogue } from '../knowledge/catalogue.js';
 import { ScenarioItemSchema, type ScenarioItem } from './datasets.js';
-import { citizenAnswer, fieldMatches, runScenario, scoreScenarios, MAX_CITIZEN_TURNS } from './scenarios.js';
+import { citizenAnswer, fieldMatches, runScenario, runScenarios, scenarioResult, scoreScenarios, MAX_CITIZEN_TURNS } from './scenarios.js';
+import { startScriptedApp, type ScriptedApp } from './scripted-app.js';
 
-const crc = loadCatalogue().find((s) => s.id === 'criminal_record_certificate')!;
+const CRC = 'criminal_record_certificate';
+const crc = catalogue().get(CRC)!;
+const idField = crc.fields!.find((f) => f.key === 'id_number')!;
 
 function scenario(partial: Record<string, unknown> = {}): ScenarioItem {
   return ScenarioItemSchema.parse({
@@ -43,76 +45,54 @@ describe('citizenAnswer (the simulator)', () => {
 
 describe('fieldMatches', () => {
   it('matches exactly, or a masked identifier against the expected value masked', () => {
-    expect(fieldMatches('purpose', '出国(境)', '出国(境)')).toBe(true);
-    expect(fieldMatches('id_number', '310101********2038', '310101198803122038')).toBe(true);
-    expect(fieldMatches('id_number', '310101********2039', '310101198803122038')).toBe(false);
-    expect(fieldMatches('purpose', undefined, '就业')).toBe(false);
+    expect(fieldMatches('出国(境)', '出国(境)')).toBe(true);
+    expect(fieldMatches('310101********2038', '310101198803122038', idField)).toBe(true);
+    expect(fieldMatches('310101********2039', '310101198803122038', idField)).toBe(false);
+    expect(fieldMatches(undefined, '就业')).toBe(false);
+  });
+  it('without the field, a masked value matches under any identifier mask', () => {
+    expect(fieldMatches('310101********2038', '310101198803122038')).toBe(true);
+    expect(fieldMatches('**** **** **** 0001', '6222 0000 0000 0001')).toBe(true);
+    expect(fieldMatches('138****0001', '13800000001')).toBe(true);
+    expect(fieldMatches('138****0001', '13900000001')).toBe(false);
+  });
+});
+
+describe('scenarioResult (the one result builder)', () => {
+  it('builds an unplayed result; with a reason it is a failure', () => {
+    const r = scenarioResult(scenario(), 'app not available');
+    expect(r).toMatchObject({ id: 's1', ok: false, turns: 0, outcome: null, failure: 'app not available', service: CRC, transcript: [] });
+    expect(r.expected).toEqual({ outcome: 'submitted', max_turns: 4, fields: { purpose: '出国(境)', destination: '英国', id_number: '310101198803122038' } });
   });
 });
 
 // ------------------------------------------------------------------ scripted app
 
-interface Script {
-  /** Given the citizen's text and the turn number, the Turn to return. */
-  (text: string, turn: number): Record<string, unknown>;
-}
-
-const turn = (partial: Record<string, unknown>) => ({
-  reply: '…', act: 'apply', service: 'criminal_record_certificate', awaiting: null, card: null, outcome: null,
-  application: null, handoff: null, citations: [], ...partial,
-});
-
-let app: FastifyInstance;
-const scripts = new Map<string, Script>();
-const received: Record<string, string[]> = {};
+let s: ScriptedApp;
 let storedFields: Record<string, string> = {};
+const ok = (partial: Record<string, unknown>) => ({ service: CRC, ...partial });
 
 beforeAll(async () => {
-  app = Fastify();
-  let sessions = 0;
-  app.post('/api/auth/sandbox-login', async (req) => {
-    const { citizenId } = req.body as { citizenId: string };
-    return { token: `tok-${citizenId}` };
-  });
-  app.post('/api/sessions', async (req, reply) => {
-    const auth = req.headers.authorization ?? '';
-    const script = auth.replace('Bearer tok-', '');
-    sessions++;
-    const id = `sess-${sessions}-${script}`;
-    received[id] = [];
-    return reply.code(201).send({ sessionId: id });
-  });
-  app.post('/api/sessions/:id/messages', async (req, reply) => {
-    const { id } = req.params as { id: string };
-    const script = scripts.get(id.replace(/^sess-\d+-/, ''));
-    if (!script) return reply.code(404).send({ error: { code: 'not_found', message: '未找到该会话' } });
-    const text = (req.body as { text: string }).text;
-    received[id]!.push(text);
-    return script(text, received[id]!.length);
-  });
-  app.get('/api/applications/:id', async (req, reply) => {
-    const { id } = req.params as { id: string };
-    if (req.headers.authorization === undefined) return reply.code(401).send({ error: { code: 'unauthorized', message: '请先登录。' } });
-    return { id, serviceId: 'criminal_record_certificate', status: 'submitted', fields: storedFields };
-  });
-  await app.ready();
-
+  s = await startScriptedApp();
   // Three turns: purpose -> confirm -> submitted.
-  scripts.set('happy', (text, n) => {
-    if (n === 1) return turn({ awaiting: 'purpose' });
-    if (n === 2) return turn({ awaiting: text === '出国留学用' ? 'confirm' : 'purpose' });
-    return turn({ outcome: 'submitted', application: { id: 'SA20250101000001', status: 'submitted' } });
+  s.scripts.set('happy', (text, n, ctx) => {
+    if (n === 1) return ok({ awaiting: 'purpose' });
+    if (n === 2) return ok({ awaiting: text === '出国留学用' ? 'confirm' : 'purpose' });
+    const a = ctx.store({ serviceId: CRC, status: 'issued', fields: storedFields });
+    return ok({ outcome: 'submitted', application: { id: a.id, status: a.status } });
   });
   // Never finishes: keeps asking.
-  scripts.set('loop', () => turn({ awaiting: 'destination' }));
+  s.scripts.set('loop', () => ok({ awaiting: 'destination' }));
   // Stops asking without an outcome.
-  scripts.set('stall', () => turn({ act: 'consult', awaiting: null }));
+  s.scripts.set('stall', () => ok({ act: 'consult', awaiting: null }));
   // Hands off at once.
-  scripts.set('handoff', () => turn({ act: 'handoff', outcome: 'handoff', handoff: { id: 'H1', reason: 'asked for a person' } }));
+  s.scripts.set('handoff', () => ok({ act: 'handoff', outcome: 'handoff', handoff: { id: 'H1', reason: 'citizen_request' } }));
+  // Says submitted but stores nothing anywhere the API can find.
+  s.scripts.set('phantom', () => ok({ outcome: 'submitted', application: { id: 'SA-nowhere', status: 'submitted' } }));
 });
 
 afterAll(async () => {
-  await app.close();
+  await s.close();
 });
 
 /** A scenario played by script `name` (the scripted app picks the script by citizen id). */
@@ -121,65 +101,84 @@ const played = (name: string, partial: Record<string, unknown> = {}) => scenario
 describe('runScenario over HTTP', () => {
   it('succeeds when outcome, turns and the stored fields match (masked id accepted)', async () => {
     storedFields = { name: '孙明', id_number: '310101********2038', purpose: '出国(境)', destination: '英国' };
-    const r = await runScenario(app, played('happy'), crc);
+    const r = await runScenario(s.client, played('happy'), crc);
     expect(r.failure).toBeNull();
     expect(r).toMatchObject({ ok: true, turns: 3, outcome: 'submitted' });
     expect(r.transcript.map((t) => t.citizen)).toEqual(['我要开无犯罪记录证明', '出国留学用', '确认']);
-    expect(r.application?.id).toBe('SA20250101000001');
+    expect(r.application).toMatchObject({ id: expect.stringMatching(/^SA/), status: 'issued', fields: storedFields });
   });
 
   it('fails on a stored field that differs from the expectation (not on chat text)', async () => {
     storedFields = { id_number: '310101********2038', purpose: '就业', destination: '英国' };
-    const r = await runScenario(app, played('happy'), crc);
+    const r = await runScenario(s.client, played('happy'), crc);
     expect(r.ok).toBe(false);
     expect(r.failure).toContain('field purpose = "就业", expected "出国(境)"');
   });
 
   it('fails when it takes more turns than max_turns', async () => {
     storedFields = { id_number: '310101********2038', purpose: '出国(境)', destination: '英国' };
-    const r = await runScenario(app, played('happy', { expect: { outcome: 'submitted', max_turns: 2 } }), crc);
+    const r = await runScenario(s.client, played('happy', { expect: { outcome: 'submitted', max_turns: 2 } }), crc);
     expect(r.ok).toBe(false);
     expect(r.failure).toBe('3 turns, expected at most 2');
   });
 
   it(`gives up after ${MAX_CITIZEN_TURNS} citizen turns`, async () => {
-    const r = await runScenario(app, played('loop'), crc);
+    const r = await runScenario(s.client, played('loop'), crc);
     expect(r).toMatchObject({ ok: false, turns: MAX_CITIZEN_TURNS, outcome: null });
     expect(r.failure).toContain(`no outcome after ${MAX_CITIZEN_TURNS} citizen turns`);
   });
 
   it('stops when the agent awaits nothing and has no outcome', async () => {
-    const r = await runScenario(app, played('stall'), crc);
+    const r = await runScenario(s.client, played('stall'), crc);
     expect(r).toMatchObject({ ok: false, turns: 1, outcome: null });
     expect(r.failure).toContain('awaits nothing');
   });
 
   it('compares the outcome', async () => {
-    const ok = await runScenario(app, played('handoff', { expect: { outcome: 'handoff', max_turns: 1 } }), crc);
+    const ok = await runScenario(s.client, played('handoff', { expect: { outcome: 'handoff', max_turns: 1 } }), crc);
     expect(ok.ok).toBe(true);
-    const bad = await runScenario(app, played('handoff'), crc);
+    const bad = await runScenario(s.client, played('handoff'), crc);
     expect(bad.failure).toContain('outcome handoff, expected submitted');
   });
 
   it('turns an HTTP error into a failure reason', async () => {
-    const r = await runScenario(app, played('no-such-script'), crc);
+    const r = await runScenario(s.client, played('no-such-script'), crc);
     expect(r.ok).toBe(false);
     expect(r.failure).toMatch(/turn 1: POST \/api\/sessions\/.+\/messages -> HTTP 404 \(not_found/);
+  });
+
+  it('checks the application the service API stored, not the Turn', async () => {
+    const r = await runScenario(s.client, played('phantom', { expect: { outcome: 'submitted' } }), crc);
+    expect(r.ok).toBe(false);
+    expect(r.failure).toMatch(/fetch application: GET \/api\/applications\/SA-nowhere -> HTTP 404/);
+  });
+
+  it('resets each citizen before their scenario', async () => {
+    const reset: string[] = [];
+    storedFields = { purpose: '出国(境)', destination: '英国', id_number: '310101********2038' };
+    const items = [played('happy'), played('handoff', { expect: { outcome: 'handoff' } })];
+    const results = await runScenarios(s.client, items, new Map([[CRC, crc]]), { beforeItem: async (c) => { reset.push(c); } });
+    expect(reset).toEqual(['happy', 'handoff']);
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
+    const failing = await runScenarios(s.client, [played('happy')], new Map(), { beforeItem: async () => { throw new Error('no database'); } });
+    expect(failing[0]).toMatchObject({ ok: false, turns: 0, failure: 'could not reset the citizen: error: no database' });
   });
 
   it('scores success rate and mean turns (criminal record separately)', async () => {
     storedFields = { id_number: '310101********2038', purpose: '出国(境)', destination: '英国' };
     const results = [
-      await runScenario(app, played('happy'), crc),
-      await runScenario(app, played('handoff', { expect: { outcome: 'handoff' } }), crc),
-      await runScenario(app, played('stall', { goal: { service: 'passport' }, expect: { outcome: 'answered' } }), undefined),
+      await runScenario(s.client, played('happy'), crc),
+      await runScenario(s.client, played('handoff', { expect: { outcome: 'handoff' } }), crc),
+      await runScenario(s.client, played('stall', { goal: { service: 'passport' }, expect: { outcome: 'answered' } }), undefined),
     ];
     const m = scoreScenarios(results);
     expect(m.n).toBe(3);
     expect(m.success_rate).toBe(0.6667);
     expect(m.mean_turns).toBe(1.667);
     expect(m.mean_turns_criminal_record).toBe(2);
+    expect(m.seed_service).toBe(CRC);
     expect(m.mean_turns_by_service).toEqual({ criminal_record_certificate: 2, passport: 1 });
+    expect(scoreScenarios(results, 'passport').mean_turns_criminal_record).toBe(1);
     expect(m.items.map((i) => i.ok)).toEqual([true, true, false]);
   });
 });

@@ -1,20 +1,19 @@
 /**
  * Scenario runs: a deterministic citizen simulator (shared/spec/EVAL.md) talks to the app
- * over its real HTTP routes (fastify `inject`, no socket): sandbox login as the scenario's
- * citizen, a session on its channel, then one message per citizen turn. Success is judged
- * on the outcome, the number of turns and, for a submission, the application as the
- * service API stored it (GET /api/applications/:id), never on chat text.
+ * over its real HTTP routes (the harness client): sandbox login as the scenario's citizen, a
+ * session on its channel, then one message per citizen turn. Success is judged on the
+ * outcome, the number of turns and, for a submission, the application as the service API
+ * stored it (GET /api/applications/:id), never on chat text.
  */
-import { z } from 'zod';
-import type { Service } from '../core/catalogue.js';
+import { MASKS, type Service, type ServiceField } from '../knowledge/catalogue.js';
 import { displayValue } from '../tools/sandbox/prefill.js';
+import { errorReason, type Card, type HarnessClient, type Turn } from './client.js';
 import type { ScenarioItem } from './datasets.js';
-import type { InjectableApp, InjectOptions } from './modules.js';
 import { mean, ratio, round } from './stats.js';
+import { SEED_SERVICE } from './thresholds.js';
 
 /** The simulator gives up after this many citizen messages. */
 export const MAX_CITIZEN_TURNS = 8;
-export const CRIMINAL_RECORD = 'criminal_record_certificate';
 const UNKNOWN_ANSWER = '不知道';
 const CONFIRM_ANSWER = '确认';
 
@@ -31,26 +30,9 @@ export function citizenAnswer(scenario: ScenarioItem, awaiting: string, serviceN
   return say[awaiting] ?? facts[awaiting] ?? UNKNOWN_ANSWER;
 }
 
-// ------------------------------------------------------------------ wire shapes
+// ------------------------------------------------------------------ shared by the runners
 
-const TurnWire = z.looseObject({
-  reply: z.string().default(''),
-  act: z.string().nullish(),
-  service: z.string().nullish(),
-  awaiting: z.string().nullish(),
-  outcome: z.string().nullish(),
-  application: z.looseObject({ id: z.string(), status: z.string().optional() }).nullish(),
-  handoff: z.looseObject({ id: z.string().optional(), reason: z.string().optional() }).nullish(),
-});
-type TurnWire = z.output<typeof TurnWire>;
-
-const ApplicationWire = z.looseObject({
-  id: z.string(),
-  serviceId: z.string().optional(),
-  status: z.string().optional(),
-  fields: z.record(z.string(), z.unknown()),
-});
-
+/** One citizen message and what came back (kept in reports). */
 export interface TranscriptTurn {
   citizen: string;
   reply: string;
@@ -58,7 +40,38 @@ export interface TranscriptTurn {
   service: string | null;
   awaiting: string | null;
   outcome: string | null;
+  /** The card's type, when the turn carried one. */
+  card: Card['type'] | null;
 }
+
+export function transcriptTurn(citizen: string, turn: Turn): TranscriptTurn {
+  return {
+    citizen,
+    reply: turn.reply,
+    act: turn.act ?? null,
+    service: turn.service ?? null,
+    awaiting: turn.awaiting ?? null,
+    outcome: turn.outcome ?? null,
+    card: turn.card?.type ?? null,
+  };
+}
+
+/**
+ * Whether a stored value matches the expected one. The API shows identifiers masked
+ * (310101********2038, **** **** **** 0001): a masked value matches when it is the expected
+ * value masked the same way (by the field's mask; by any identifier mask when the field is
+ * not known).
+ */
+export function fieldMatches(stored: string | undefined, expected: string, field?: Pick<ServiceField, 'mask'>): boolean {
+  if (stored === undefined) return false;
+  const want = expected.trim();
+  if (stored.trim() === want) return true;
+  if (!stored.includes('*')) return false;
+  const masks = field?.mask ? [field.mask] : MASKS.filter((m) => m !== 'licence_photo');
+  return masks.some((mask) => displayValue({ mask }, want) === stored);
+}
+
+// ------------------------------------------------------------------ scenarios
 
 export interface ScenarioResult {
   id: string;
@@ -76,46 +89,9 @@ export interface ScenarioResult {
   transcript: TranscriptTurn[];
 }
 
-class HttpFailure extends Error {}
-
-async function call<T>(app: InjectableApp, opts: InjectOptions, schema: z.ZodType<T>, what: string): Promise<T> {
-  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-  if (opts.payload !== undefined) headers['content-type'] = 'application/json';
-  const res = await app.inject({ ...opts, headers, ...(opts.payload !== undefined ? { payload: JSON.stringify(opts.payload) } : {}) });
-  let body: unknown;
-  try {
-    body = res.body ? JSON.parse(res.body) : null;
-  } catch {
-    body = res.body;
-  }
-  if (res.statusCode >= 400) {
-    const err = (body as { error?: { code?: string; message?: string } } | null)?.error;
-    const detail = err ? `${err.code ?? ''} ${err.message ?? ''}`.trim() : String(res.body).slice(0, 200);
-    throw new HttpFailure(`${what}: ${opts.method} ${opts.url} -> HTTP ${res.statusCode}${detail ? ` (${detail})` : ''}`);
-  }
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    throw new HttpFailure(`${what}: ${opts.method} ${opts.url} returned an unexpected body (${parsed.error.issues[0]?.message ?? 'invalid'})`);
-  }
-  return parsed.data;
-}
-
-const str = (v: unknown): string => (typeof v === 'string' ? v : v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
-
-/**
- * Whether a stored value matches the expected one. The API shows identifiers masked
- * (310101********2038); a masked value matches when it is the expected value masked the
- * same way.
- */
-export function fieldMatches(key: string, stored: string | undefined, expected: string): boolean {
-  if (stored === undefined) return false;
-  if (stored.trim() === expected.trim()) return true;
-  return stored.includes('*') && stored === displayValue(key, expected.trim());
-}
-
-/** Plays one scenario to its end. Never throws: problems become the failure reason. */
-export async function runScenario(app: InjectableApp, s: ScenarioItem, service: Service | undefined): Promise<ScenarioResult> {
-  const result: ScenarioResult = {
+/** The one result builder: a scenario not (yet) played, failed with `failure` unless it is then scored. */
+export function scenarioResult(s: ScenarioItem, failure: string | null = null): ScenarioResult {
+  return {
     id: s.id,
     ok: false,
     turns: 0,
@@ -125,38 +101,31 @@ export async function runScenario(app: InjectableApp, s: ScenarioItem, service: 
       ...(s.expect.max_turns !== undefined ? { max_turns: s.expect.max_turns } : {}),
       ...(s.expect.fields ? { fields: s.expect.fields } : {}),
     },
-    failure: null,
+    failure,
     service: s.goal.service,
     citizen: s.citizen,
     channel: s.channel,
     application: null,
     transcript: [],
   };
+}
+
+/** Plays one scenario to its end. Never throws: problems become the failure reason. */
+export async function runScenario(client: HarnessClient, s: ScenarioItem, service: Service | undefined): Promise<ScenarioResult> {
+  const result = scenarioResult(s);
   const serviceName = service?.name ?? s.goal.service;
-  let lastTurn: TurnWire | null = null;
+  let lastTurn: Turn | null = null;
   let applicationId: string | null = null;
   try {
-    const { token } = await call(app, { method: 'POST', url: '/api/auth/sandbox-login', payload: { citizenId: s.citizen } },
-      z.looseObject({ token: z.string().min(1) }), 'login');
-    const auth = { authorization: `Bearer ${token}` };
-    const { sessionId } = await call(app, { method: 'POST', url: '/api/sessions', headers: auth, payload: { channel: s.channel } },
-      z.looseObject({ sessionId: z.string().min(1) }), 'create session');
+    const token = await client.login(s.citizen);
+    const sessionId = await client.session(token, s.channel);
 
     let message: string | null = s.opening;
     while (message !== null && result.turns < MAX_CITIZEN_TURNS) {
       result.turns++;
-      const turn: TurnWire = await call(app, {
-        method: 'POST', url: `/api/sessions/${encodeURIComponent(sessionId)}/messages`, headers: auth, payload: { text: message },
-      }, TurnWire, `turn ${result.turns}`);
+      const turn = await client.say(sessionId, token, message, `turn ${result.turns}`);
       lastTurn = turn;
-      result.transcript.push({
-        citizen: message,
-        reply: turn.reply,
-        act: turn.act ?? null,
-        service: turn.service ?? null,
-        awaiting: turn.awaiting ?? null,
-        outcome: turn.outcome ?? null,
-      });
+      result.transcript.push(transcriptTurn(message, turn));
       if (turn.application?.id) applicationId = turn.application.id;
       if (turn.outcome) {
         result.outcome = turn.outcome;
@@ -179,17 +148,15 @@ export async function runScenario(app: InjectableApp, s: ScenarioItem, service: 
       if (!applicationId) {
         reasons.push('outcome submitted but no application in the Turn');
       } else {
-        const stored = await call(app, {
-          method: 'GET', url: `/api/applications/${encodeURIComponent(applicationId)}`, headers: auth,
-        }, ApplicationWire, 'fetch application');
-        const fields = Object.fromEntries(Object.entries(stored.fields).map(([k, v]) => [k, str(v)]));
-        result.application = { id: stored.id, status: stored.status ?? null, fields };
-        if (stored.serviceId && stored.serviceId !== s.goal.service) {
+        const stored = await client.application(token, applicationId);
+        result.application = { id: stored.id, status: stored.status ?? null, fields: stored.fields };
+        if (stored.serviceId !== s.goal.service) {
           reasons.push(`application is for ${stored.serviceId}, expected ${s.goal.service}`);
         }
+        const byKey = new Map((service?.fields ?? []).map((f) => [f.key, f]));
         for (const [key, want] of Object.entries(s.expect.fields ?? {})) {
-          const got = Object.prototype.hasOwnProperty.call(fields, key) ? fields[key] : undefined;
-          if (!fieldMatches(key, got, want)) {
+          const got = Object.prototype.hasOwnProperty.call(stored.fields, key) ? stored.fields[key] : undefined;
+          if (!fieldMatches(got, want, byKey.get(key))) {
             reasons.push(got === undefined ? `field ${key} missing, expected "${want}"` : `field ${key} = "${got}", expected "${want}"`);
           }
         }
@@ -199,44 +166,39 @@ export async function runScenario(app: InjectableApp, s: ScenarioItem, service: 
     result.failure = result.ok ? null : reasons.join('; ');
   } catch (err) {
     result.ok = false;
-    result.failure = err instanceof HttpFailure ? err.message : `error: ${(err as Error).message}`;
+    result.failure = errorReason(err);
   }
   return result;
 }
 
+export interface RunOptions {
+  onItem?: () => void;
+  /** Called before each item with its citizen (the CLI resets the citizen's history). */
+  beforeItem?: (citizenId: string) => Promise<void>;
+}
+
 export async function runScenarios(
-  app: InjectableApp,
+  client: HarnessClient,
   items: readonly ScenarioItem[],
   services: ReadonlyMap<string, Service>,
-  onItem?: () => void,
+  opts: RunOptions = {},
 ): Promise<ScenarioResult[]> {
   const out: ScenarioResult[] = [];
   for (const s of items) {
-    out.push(await runScenario(app, s, services.get(s.goal.service)));
-    onItem?.();
+    try {
+      await opts.beforeItem?.(s.citizen);
+      out.push(await runScenario(client, s, services.get(s.goal.service)));
+    } catch (err) {
+      out.push(scenarioResult(s, `could not reset the citizen: ${errorReason(err)}`));
+    }
+    opts.onItem?.();
   }
   return out;
 }
 
 /** Every scenario failed before it started (e.g. the app could not be built). */
 export function failedResults(items: readonly ScenarioItem[], reason: string): ScenarioResult[] {
-  return items.map((s) => ({
-    id: s.id,
-    ok: false,
-    turns: 0,
-    outcome: null,
-    expected: {
-      outcome: s.expect.outcome,
-      ...(s.expect.max_turns !== undefined ? { max_turns: s.expect.max_turns } : {}),
-      ...(s.expect.fields ? { fields: s.expect.fields } : {}),
-    },
-    failure: reason,
-    service: s.goal.service,
-    citizen: s.citizen,
-    channel: s.channel,
-    application: null,
-    transcript: [],
-  }));
+  return items.map((s) => scenarioResult(s, reason));
 }
 
 // ------------------------------------------------------------------ scoring
@@ -246,13 +208,15 @@ export interface ScenarioMetrics {
   success_rate: number | null;
   mean_turns: number | null;
   mean_turns_by_service: Record<string, number | null>;
-  /** Mean citizen turns over the criminal-record-certificate scenarios (the seed case). */
+  /** Mean citizen turns over the seed service's scenarios (evals/gate.yaml `seed_service`). */
   mean_turns_criminal_record: number | null;
+  /** The seed service the figure above is about. */
+  seed_service: string;
   by_outcome: Record<string, { n: number; ok: number }>;
   items: ScenarioResult[];
 }
 
-export function scoreScenarios(results: readonly ScenarioResult[]): ScenarioMetrics {
+export function scoreScenarios(results: readonly ScenarioResult[], seedService = SEED_SERVICE): ScenarioMetrics {
   const byService = new Map<string, number[]>();
   const byOutcome: Record<string, { n: number; ok: number }> = {};
   for (const r of results) {
@@ -269,7 +233,8 @@ export function scoreScenarios(results: readonly ScenarioResult[]): ScenarioMetr
     success_rate: round(ratio(results.filter((r) => r.ok).length, results.length)),
     mean_turns: round(mean(results.map((r) => r.turns)), 3),
     mean_turns_by_service: meanTurnsByService,
-    mean_turns_criminal_record: meanTurnsByService[CRIMINAL_RECORD] ?? null,
+    mean_turns_criminal_record: meanTurnsByService[seedService] ?? null,
+    seed_service: seedService,
     by_outcome: byOutcome,
     items: [...results],
   };

@@ -1,13 +1,16 @@
 import { FAQ_SECTION, type SectionName } from './guides.js';
 import type { ChunkRecord, KnowledgeBase } from './kb.js';
-import type { SearchHit } from './search.js';
-import { isHan, normalizeText } from './text.js';
+import { cueSpans, isSpecific, matchQuestionKinds, RRF_K, type KindMatch, type SearchHit, type SectionCues } from './search.js';
+import { isHan, normalizeText, queryTokens } from './text.js';
 
 /**
- * Answers a citizen's question from the guides, and only from them: the answer text is the
- * most relevant section (or FAQ answer) of the most relevant service, trimmed, behind a
- * short lead naming the service and section. When nothing relevant is found it says so
- * (`found: false`) and the agent offers a person instead; nothing is ever made up.
+ * Answers a citizen's question from the guides, and only from them: the answer text is one
+ * section (or FAQ answer) of the most relevant service, trimmed, behind a short lead naming
+ * the service and section. Which part of the guide depends on what is asked
+ * (section-cues.yaml): an FAQ entry asking the same thing, else the section the question
+ * asks for, or for a finer type (validity, an amount) the chunk of its sections that states
+ * it. When nothing relevant is found it says so (`found: false`) and the agent offers a
+ * person instead; nothing is ever made up.
  */
 
 export interface Citation {
@@ -36,10 +39,14 @@ export interface Answer {
 export interface AnswerOptions {
   /** The service the conversation is about; restricts retrieval to it. */
   serviceId?: string;
+  /** The sections asked about (the kind of question), when already known. */
+  sections?: readonly SectionName[];
   /** Longest answer body in characters before it is trimmed (default 360). */
   maxChars?: number;
   /** Relevance floors (default RELEVANCE, calibrated for the offline embedder). */
   relevance?: Partial<typeof RELEVANCE>;
+  /** How the answering chunk is chosen within the service (default CHOICE). */
+  choice?: Partial<typeof CHOICE>;
 }
 
 /**
@@ -48,15 +55,19 @@ export interface AnswerOptions {
  * knowledge/answer.test.ts). Evidence = cosine similarity + keyword coverage (the share of
  * the question's IDF mass found in the chunk). A question that names the service (its name
  * or an alias, or a distinctive part of one) needs less evidence; so does a question asked
- * within a known service, and one that asks for a section there ("要多久") needs none.
+ * within a known service about things its guide speaks of, and one that asks for a section
+ * there ("要多久") needs none.
  */
 export const RELEVANCE = {
-  /** similarity + coverage needed on its own (out-of-scope dev questions reach 0.53). */
+  /**
+   * similarity + coverage needed on its own (out-of-scope dev questions reach 0.50; coverage
+   * leaves out the question's cue words, so "在哪里" of "演唱会门票在哪里买" is no evidence).
+   */
   minEvidence: 0.65,
-  /** ... when the question names the service (in-scope dev questions go down to 0.15). */
+  /** ... when the question names the service (in-scope dev questions go down to 0.19). */
   minEvidenceNamed: 0.12,
-  /** An FAQ pair beats the section a cue word asks for only with this much coverage. */
-  strongFaqCoverage: 0.6,
+  /** Within a known service, a question is about it when at least this share of its own words is in the guide. */
+  minKnownShare: 0.34,
   /** A shared substring counts as naming the service from this many characters. */
   minNameChars: 2,
   /** A substring found in the names of this many services or more is generic (申请, 登记). */
@@ -73,11 +84,44 @@ const NOT_FOUND: Omit<Answer, 'confidence'> = {
   transactable: false,
 };
 
-/** Picks the service with the most fused score among the top hits. */
-export function pickService(hits: SearchHit[]): string | undefined {
+/**
+ * Picks the service with the most fused score (before any section boost) among the top hits;
+ * a service the question names by a whole name or alias (the longest one named) gains a
+ * rank-1 contribution.
+ */
+export function pickService(hits: SearchHit[], named: readonly string[] = []): string | undefined {
   const score = new Map<string, number>();
-  for (const h of hits) score.set(h.serviceId, (score.get(h.serviceId) ?? 0) + h.score);
+  const seen = new Map<string, number>();
+  for (const h of hits) {
+    // The score before the section boost (a cue word says what is asked, not about what);
+    // each further hit of a service counts half as much as the one before, so that a guide
+    // with many loosely similar chunks does not outweigh one that matches.
+    const i = seen.get(h.serviceId) ?? 0;
+    seen.set(h.serviceId, i + 1);
+    score.set(h.serviceId, (score.get(h.serviceId) ?? 0) + (h.base ?? h.score) * 0.5 ** i);
+  }
+  for (const s of named) score.set(s, (score.get(s) ?? 0) + NAMED_BONUS);
   return [...score].sort((a, b) => b[1] - a[1])[0]?.[0];
+}
+
+const NAMED_BONUS = 1 / (RRF_K + 1);
+
+/** The services whose whole name or alias the question contains, the longest mention only. */
+export function namedServices(question: string, names: Map<string, string[]>): string[] {
+  const q = normalizeText(question);
+  let best = 0;
+  let out: string[] = [];
+  for (const [id, ns] of names) {
+    let len = 0;
+    for (const n of ns.map(normalizeText)) if (n.length >= RELEVANCE.minNameChars && n.length > len && q.includes(n)) len = n.length;
+    if (!len || len < best) continue;
+    if (len > best) {
+      best = len;
+      out = [];
+    }
+    out.push(id);
+  }
+  return out;
 }
 
 /**
@@ -127,51 +171,298 @@ export function evidence(hit: SearchHit): number {
  */
 export function isRelevant(
   best: number,
-  opts: { named: boolean; serviceGiven: boolean; cued: boolean; relevance?: Partial<typeof RELEVANCE> },
+  opts: { named: boolean; serviceGiven: boolean; cued: boolean; known?: number | null; relevance?: Partial<typeof RELEVANCE> },
 ): boolean {
   const r = { ...RELEVANCE, ...opts.relevance };
   if (best >= r.minEvidence) return true;
-  // Within a known service, a question that asks for a section ("在哪里办") is about it.
-  if (opts.serviceGiven && opts.cued) return true;
-  return (opts.named || opts.serviceGiven) && best >= r.minEvidenceNamed;
+  const known = opts.known ?? 1;
+  // Within a known service, a question that asks for a section ("在哪里办") is about it,
+  // unless the guide knows none of what it is about ("演唱会门票在哪里买").
+  if (opts.serviceGiven && opts.cued && known > 0) return true;
+  return (opts.named || (opts.serviceGiven && known >= r.minKnownShare)) && best >= r.minEvidenceNamed;
+}
+
+/**
+ * How much of what the question is about the service's guide speaks of: the share of its
+ * own words (whole-word bigrams beyond cue words and the service's names) found in the
+ * guide ("今天上海天气怎么样": 上海 of 今天, 上海, 天气); null when it has none.
+ */
+export function knownShare(question: string, chunks: readonly ChunkRecord[], names: readonly string[], cues: SectionCues): number | null {
+  const own = [...contentTokens(question, cues, names)].filter(([t, w]) => w === 1 && t.length > 1).map(([t]) => t);
+  if (!own.length) return null;
+  const text = chunks.map((c) => normalizeText(`${c.title}\n${c.text}`)).join('\n');
+  return own.filter((t) => text.includes(t)).length / own.length;
+}
+
+/**
+ * How the answering chunk is chosen within the service (calibrated on
+ * knowledge/dev-questions.jsonl, see knowledge/section-eval.ts).
+ */
+export const CHOICE = {
+  /** An FAQ entry answers when its question matches the citizen's this well (0..~2). */
+  faqMatch: 0.9,
+  /** Weight of the share of the question's own words found in the FAQ question. */
+  faqCoverQuestion: 1,
+  /** Weight of the share of the FAQ question's own words found in the question. */
+  faqCoverTitle: 0.5,
+  /** Bonus when FAQ question and citizen's question ask the same finer thing (validity, an amount...). */
+  faqSameType: 0.9,
+  /** ... the same section's thing (the fee, the channels), which the section itself also answers. */
+  faqSameSection: 0.3,
+  /** Penalty when both ask something and nothing in common. */
+  faqOtherKind: 0.5,
+  /** Bonus when both are asked in the same situation (lost, expired, on someone's behalf). */
+  faqSameSituation: 0.4,
+  /** Bonus for the FAQ entry the search ranked first within the service. */
+  faqTopRank: 0.15,
+  /** ... when the question asks something specific that the FAQ question does not. */
+  faqMatchOther: 1.1,
+  /** ... when the question asks nothing specific ("怎么办", "能…吗", a situation). */
+  faqLoose: 0.6,
+  /** ... when the question has no cue word at all. */
+  faqNone: 0.4,
+  /** Added to the word mass under a coverage share (a question of ubiquitous words covers little). */
+  faqSmoothing: 0.5,
+  /** The coverage of a question (or FAQ question) with no words of its own beyond names and cue words. */
+  faqVacuous: 0.3,
+};
+
+/**
+ * Content tokens of a text, outside its cue words and the service's names: Han bigrams (a
+ * lone character as it is) and other words, each with a weight of 1, or 0.5 for a bigram
+ * that straddles a word boundary (segmentation noise as often as not).
+ */
+export function contentTokens(text: string, cues: SectionCues, names: readonly string[]): Map<string, number> {
+  let q = normalizeText(text);
+  const blank = (a: number, b: number) => (q = q.slice(0, a) + ' '.repeat(b - a) + q.slice(b));
+  const out = new Map<string, number>();
+  // A situation ("丢了", "掉了", "家人帮") is what the question is about: one word for all its
+  // phrasings. Other cue words say what is asked, not about what.
+  for (const m of matchQuestionKinds(q, cues)) if (m.kind.situation) out.set(`#${m.kind.name}`, 1);
+  for (const [a, b] of cueSpans(q, cues)) blank(a, b);
+  for (const n of names.map(normalizeText).filter((n) => n.length >= 2).sort((a, b) => b.length - a.length)) {
+    for (let at = q.indexOf(n); at >= 0; at = q.indexOf(n, at + 1)) blank(at, at + n.length);
+  }
+  for (const t of queryTokens(q)) {
+    if (STOP.has(t.token) || [...t.token].every((ch) => STOP.has(ch))) continue;
+    out.set(t.token, Math.max(out.get(t.token) ?? 0, t.inWord ? 1 : 0.5));
+  }
+  return out;
+}
+
+/** Function words and fillers that carry no topic. */
+const STOP = new Set(['我', '的', '了', '吗', '呢', '吧', '啊', '呀', '么', '是', '要', '能', '会', '在', '还', '也', '都', '就', '有', '和', '与', '或', '我们', '你们', '他们', '一下', '这个', '那个', '一个', '请问', '什么', '可以', '需要', '一般', '现在', '已经', '大概', '大约', '到底', '怎么', '多少', '想', '得', '地', '着', '过', '被', '把', '给', '让', '对', '从', '向', '这', '那', '个', '些', '点', '啥', '哪', '呐', '嘛', '哦', '额', '吧', '您', '你', '他', '她', 'the', 'a', 'an', 'i', 'my', 'do', 'does', 'to', 'for', 'of', 'is', 'can', 'what', 'how', 'me']);
+
+export interface ChoiceInput {
+  question: string;
+  /** What the question asks, most specific first (matchQuestionKinds). */
+  kinds: KindMatch[];
+  /** The service's hits for the question, best first. */
+  ranked: readonly SearchHit[];
+  /** All chunks of the service, in guide order. */
+  chunks: readonly ChunkRecord[];
+  /** The service's names and aliases. */
+  names: readonly string[];
+  cues: SectionCues;
+  choice?: Partial<typeof CHOICE>;
+}
+
+export interface FaqFeatures {
+  /** Share of the question's own words (weighted) found in the FAQ question. */
+  coverQuestion: number;
+  /** Share of the FAQ question's own words found in the question. */
+  coverTitle: number;
+  /** Both ask specifically the same thing: a finer type (validity, an amount), or a section's thing (the fee). */
+  sameAsk: 'type' | 'section' | null;
+  /** Both ask something specific, and nothing in common. */
+  otherAsk: boolean;
+  /** They are asked in the same situation (a lost card, an expired one). */
+  sameSituation: boolean;
+  /** The search's rank of this entry among the service's FAQ entries (0 = first). */
+  rank: number | null;
+}
+
+export interface FaqScore {
+  chunk: ChunkRecord;
+  score: number;
+  features: FaqFeatures;
+}
+
+/** How well each FAQ entry of the service matches the question (best first). */
+export function scoreFaqs(input: ChoiceInput): FaqScore[] {
+  const c = { ...CHOICE, ...input.choice };
+  // Word weights within the service: a word in every chunk of the guide says little, and one
+  // in none of them cannot tell its FAQ entries apart.
+  const texts = input.chunks.map((ch) => normalizeText(`${ch.title}\n${ch.text}`));
+  const n = texts.length;
+  const idf = new Map<string, number>();
+  const weight = (t: string) => {
+    let w = idf.get(t);
+    if (w === undefined && t.startsWith('#')) w = 1;
+    if (w === undefined) {
+      const df = texts.filter((x) => x.includes(t)).length;
+      w = df ? Math.max(0.05, Math.log((n + 1) / (df + 0.5))) : 0;
+      idf.set(t, w);
+    }
+    return w;
+  };
+  const mass = (m: Map<string, number>, keep: (t: string) => boolean = () => true) =>
+    [...m].reduce((a, [t, v]) => (keep(t) ? a + v * weight(t) : a), 0);
+  const q = contentTokens(input.question, input.cues, input.names);
+  const qMass = mass(q);
+  const qAsk = new Set(input.kinds.filter(isSpecific).map((k) => k.kind.name));
+  const qTypes = new Set(input.kinds.filter((k) => k.kind.type).map((k) => k.kind.name));
+  const qSituation = new Set(input.kinds.filter((k) => k.kind.situation).map((k) => k.kind.name));
+  const rank = new Map(input.ranked.filter((h) => h.section === FAQ_SECTION).map((h, i) => [h.chunkId, i]));
+  const score1 = (title: string, chunk: ChunkRecord): { score: number; features: FaqFeatures } => {
+    const t = contentTokens(title, input.cues, input.names);
+    const shared = mass(q, (x) => t.has(x));
+    const kinds = matchQuestionKinds(title, input.cues);
+    // What the FAQ question asks, a pattern ("能…吗") included; "X了怎么办" asks what to do, the procedure.
+    const ask = new Set(kinds.filter((k) => !k.kind.situation).map((k) => (k.kind.weak ? PROCEDURE : k.kind.name)));
+    const sameSituation = kinds.some((k) => k.kind.situation && qSituation.has(k.kind.name));
+    // Sharing counts for what both ask plainly; a pattern of the FAQ question only keeps it from being another thing.
+    const plain = new Set(kinds.filter(isSpecific).map((k) => k.kind.name));
+    let sameAsk: FaqFeatures['sameAsk'] = [...qAsk].some((k) => plain.has(k) && qTypes.has(k))
+      ? 'type'
+      : [...qAsk].some((k) => plain.has(k))
+        ? 'section'
+        : null;
+    // "丢了怎么补办" asks the procedure in the very situation of "丢了怎么办".
+    if (!sameAsk && sameSituation && qAsk.has(PROCEDURE) && kinds.some((k) => k.kind.weak || k.kind.name === PROCEDURE)) sameAsk = 'section';
+    const features: FaqFeatures = {
+      // A question of nothing but its service and what it asks ("要多久") is answered by the
+      // section, unless an FAQ entry asks the same finer thing (validity, an amount).
+      coverQuestion: qMass ? shared / (qMass + c.faqSmoothing) : sameAsk === 'type' ? c.faqVacuous : 0,
+      coverTitle: t.size ? shared / (mass(t) + c.faqSmoothing) : c.faqVacuous,
+      sameAsk,
+      otherAsk: !sameAsk && qAsk.size > 0 && ask.size > 0 && ![...qAsk].some((k) => ask.has(k)),
+      sameSituation,
+      rank: rank.get(chunk.chunkId) ?? null,
+    };
+    let score = c.faqCoverQuestion * features.coverQuestion + c.faqCoverTitle * features.coverTitle;
+    if (features.sameAsk) score += features.sameAsk === 'type' ? c.faqSameType : c.faqSameSection;
+    if (features.otherAsk) score -= c.faqOtherKind;
+    if (features.sameSituation) score += c.faqSameSituation;
+    if (features.rank === 0) score += c.faqTopRank;
+    return { score, features };
+  };
+  const out: FaqScore[] = [];
+  for (const chunk of input.chunks) {
+    if (chunk.section !== FAQ_SECTION) continue;
+    // An FAQ question may ask two things ("丢了怎么办？要交多少钱？"): the better one counts.
+    const parts = chunk.title.split(/[？?！!。；;]/).map((x) => x.trim()).filter(Boolean);
+    let best = score1(chunk.title, chunk);
+    if (parts.length > 1) for (const part of parts) {
+      const r = score1(part, chunk);
+      if (r.score > best.score) best = r;
+    }
+    out.push({ chunk, ...best });
+  }
+  return out.sort((a, b) => b.score - a.score || a.chunk.ord - b.chunk.ord);
+}
+
+const PROCEDURE: SectionName = '办理流程';
+
+/**
+ * The chunk to answer from, within the service: an FAQ entry that asks what the citizen
+ * asks; else the section the question asks for (for a finer type, the best-ranked chunk of
+ * its sections that states the fact: validity, an amount); else the best hit.
+ */
+export function chooseChunk(given: ChoiceInput): ChunkRecord | undefined {
+  const c = { ...CHOICE, ...given.choice };
+  // A situation the service's own name states (换领 of 居民身份证换领) is the service itself.
+  const own = normalizeText(given.chunks[0]?.serviceName ?? '');
+  const input = { ...given, kinds: given.kinds.filter((k) => !(k.kind.situation && k.kind.words.some((w) => own.includes(w)))) };
+  const faqs = scoreFaqs(input);
+  const top = faqs[0];
+  const floor = !input.kinds.some(isSpecific)
+    ? input.kinds.length
+      ? c.faqLoose
+      : c.faqNone
+    : top?.features.sameAsk
+      ? c.faqMatch
+      : c.faqMatchOther;
+  if (top && top.score >= floor) return top.chunk;
+  const rank = new Map(input.ranked.map((h, i) => [h.chunkId, i]));
+  const byRank = (a: ChunkRecord, b: ChunkRecord) => (rank.get(a.chunkId) ?? 1e6) - (rank.get(b.chunkId) ?? 1e6) || a.ord - b.ord;
+  const inSections = (m: KindMatch) => {
+    const sections = m.kind.sections.filter((s) => s !== FAQ_SECTION);
+    return input.chunks.filter((x) => sections.includes(x.section));
+  };
+  for (const m of input.kinds) {
+    let pool = inSections(m);
+    // The evidence patterns go from strong ("有效期为5年") to weak ("有效期"): the strongest that
+    // any chunk states decides which chunks may answer.
+    if (m.kind.evidence.length) {
+      const texts = new Map(pool.map((x) => [x.chunkId, normalizeText(x.text)]));
+      const e = m.kind.evidence.find((re) => pool.some((x) => re.test(texts.get(x.chunkId)!)));
+      pool = e ? pool.filter((x) => e.test(texts.get(x.chunkId)!)) : [];
+    }
+    if (pool.length) return [...pool].sort(byRank)[0];
+  }
+  // No section states what a finer type asks: the section it most likely stands in, rather
+  // than an FAQ entry about something else.
+  for (const m of input.kinds) {
+    const pool = inSections(m);
+    if (pool.length) return [...pool].sort(byRank)[0];
+  }
+  return input.ranked[0];
 }
 
 export async function answerQuestion(
-  kb: Pick<KnowledgeBase, 'search' | 'sectionChunks' | 'serviceNames' | 'catalogue'>,
+  kb: Pick<KnowledgeBase, 'search' | 'sectionChunks' | 'serviceChunks' | 'serviceNames' | 'catalogue' | 'cues'>,
   question: string,
   opts: AnswerOptions = {},
 ): Promise<Answer> {
   const maxChars = opts.maxChars ?? 360;
-  const hits = await kb.search(question, { serviceId: opts.serviceId, k: 10 });
-  const serviceId = opts.serviceId ?? pickService(hits);
+  const sectionOpt = opts.sections?.length ? { sections: opts.sections } : {};
+  const hits = await kb.search(question, { serviceId: opts.serviceId, k: opts.serviceId ? 40 : 10, ...sectionOpt });
+  const allNames = await kb.serviceNames();
+  const serviceId = opts.serviceId ?? pickService(hits, namedServices(question, allNames));
   const ofService = hits.filter((h) => h.serviceId === serviceId);
   const best = ofService[0];
   if (!best) return { ...NOT_FOUND, confidence: { similarity: 0, coverage: 0 } };
   const strongest = ofService.reduce((a, h) => (evidence(h) > evidence(a) ? h : a), best);
   const curated = new Map(kb.catalogue.map((c) => [c.id, [c.name, ...c.aliases]]));
-  const named = nameMention(question, best.serviceId, { curated, all: await kb.serviceNames() }) > 0;
+  const named = nameMention(question, best.serviceId, { curated, all: allNames }) > 0;
   const confidence: Answer['confidence'] = {
     similarity: round(strongest.similarity),
     coverage: round(strongest.coverage),
     named,
   };
+  // What is asked. Sections given by the caller (a model's reading of the question) count
+  // where the question's own cue words find nothing.
+  let kinds = matchQuestionKinds(question, kb.cues);
+  const chunks = await kb.serviceChunks(best.serviceId);
+  const names = allNames.get(best.serviceId) ?? [best.serviceName];
   const relevant = isRelevant(evidence(strongest), {
     named,
     serviceGiven: Boolean(opts.serviceId),
-    cued: best.cueSections.length > 0,
+    known: knownShare(question, chunks, names, kb.cues),
+    // Only a specific ask ("在哪里办", "要多久"): "怎么" alone does not make "怎么做红烧肉" about the guide.
+    cued: kinds.some(isSpecific) || (!kinds.length && Boolean(opts.sections?.length)),
     relevance: opts.relevance,
   });
   if (!relevant) return { ...NOT_FOUND, confidence };
 
-  // The section a cue word asks for ("多久" -> 办理时限) wins over another top hit, unless
-  // that hit is an FAQ pair matching the question closely.
-  const r = { ...RELEVANCE, ...opts.relevance };
-  let chosen: ChunkRecord = best;
-  const cues = best.cueSections;
-  if (cues.length && !cues.includes(best.section) && !(best.section === FAQ_SECTION && best.coverage >= r.strongFaqCoverage)) {
-    const cued = ofService.find((h) => cues.includes(h.section)) ?? (await kb.sectionChunks(best.serviceId, cues[0]!))[0];
-    if (cued) chosen = cued;
+  // Within the service: which part of the guide answers what is asked.
+  const ranked = opts.serviceId ? ofService : await kb.search(question, { serviceId: best.serviceId, k: 40, ...sectionOpt });
+  const asked = opts.sections?.[0];
+  if (asked && !kinds.some((k) => k.kind.sections.includes(asked))) {
+    const kind = kb.cues.kinds.find((k) => !k.type && k.name === asked);
+    if (kind) kinds = [{ kind, len: 0, at: 0 }, ...kinds];
   }
+  const chosen: ChunkRecord =
+    chooseChunk({
+      question,
+      kinds,
+      ranked,
+      chunks,
+      names,
+      cues: kb.cues,
+      choice: opts.choice,
+    }) ?? best;
 
   let body: string;
   let lead: string;

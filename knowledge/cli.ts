@@ -6,9 +6,10 @@ import { openDatabase, type Database } from '../core/db.js';
 import { answerQuestion } from './answer.js';
 import { configuredEmbedder } from './embeddings.js';
 import { GUIDES_DIR, loadGuides } from './guides.js';
-import { createKnowledgeBase, type KnowledgeBase } from './kb.js';
+import { createKnowledgeBase, KNOWLEDGE_MIGRATIONS, type KnowledgeBase } from './kb.js';
 import { formatSummary, progressReporter } from './progress.js';
 import { evaluateRetrieval, readRetrievalItems } from './retrieval-eval.js';
+import { evaluateAnswerSections, formatSectionEval } from './section-eval.js';
 
 const USAGE = `usage: npm run kb -- <command> [options]
 
@@ -17,6 +18,8 @@ const USAGE = `usage: npm run kb -- <command> [options]
                                     ranked chunks with scores
   answer "QUESTION" [--service ID]  the answer the agent would give, with citations
   eval [FILE.jsonl]                 recall@5 / MRR (default knowledge/dev-questions.jsonl)
+  sections [FILE.jsonl] [--quiet]   first-citation section accuracy of answers, asked as the
+                                    agent asks (service given, and none), with the failures
   check [DIR]                       validate guides only (no database)
   stats                             services and chunk counts
 
@@ -33,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
       k: { type: 'string' },
       refit: { type: 'boolean' },
       memory: { type: 'boolean' },
+      quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -52,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
   let db: Database | undefined;
   try {
-    db = await openDatabase(values.memory ? { dataDir: 'memory://' } : { url: config.DATABASE_URL, dataDir: config.DATA_DIR });
+    db = await openDatabase({ ...(values.memory ? { dataDir: 'memory://' } : { url: config.DATABASE_URL, dataDir: config.DATA_DIR }), migrations: KNOWLEDGE_MIGRATIONS });
     const kb = createKnowledgeBase(db.pool, await configuredEmbedder(config));
     const ready = async (k: KnowledgeBase) => {
       const p = progressReporter();
@@ -100,6 +104,15 @@ async function main(argv: string[]): Promise<number> {
         const r = await evaluateRetrieval(kb, readRetrievalItems(file));
         for (const it of r.items.filter((x) => x.rank !== 1)) console.log(`rank ${it.rank ?? '-'}  ${it.id}  top: ${it.top.join(', ')}`);
         console.log(`${file}: n ${r.n}  recall@5 ${r.recall_at_5.toFixed(3)}  MRR ${r.mrr.toFixed(3)}`);
+        return 0;
+      }
+      case 'sections': {
+        await ready(kb);
+        const file = resolve(arg ?? fileURLToPath(new URL('./dev-questions.jsonl', import.meta.url)));
+        const items = readRetrievalItems(file);
+        for (const mode of ['given', 'cold'] as const) {
+          console.log(formatSectionEval(await evaluateAnswerSections(kb, items, { cues: kb.cues, mode }), { failures: !values.quiet }));
+        }
         return 0;
       }
       case 'stats': {

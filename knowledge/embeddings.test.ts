@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config.js';
 import { openDatabase } from '../core/db.js';
 import { configuredEmbedder, createOpenAIEmbedder, HashedNgramEmbedder, ngramFeatures } from './embeddings.js';
-import { createKnowledgeBase } from './kb.js';
+import { createKnowledgeBase, KNOWLEDGE_MIGRATIONS } from './kb.js';
 import { keywordTokens, normalizeText, queryTokens } from './text.js';
 
 const corpus = ['办理护照需要身份证', '结婚登记需要户口本', '失业保险金按月发放', '护照有效期十年'];
@@ -51,6 +51,11 @@ describe('text', () => {
   it('tokenises into Han bigrams and words', () => {
     expect(keywordTokens(normalizeText('办护照 ID'))).toEqual(['办护', '护照', 'id']);
     expect(keywordTokens('证')).toEqual(['证']);
+  });
+  it('never lets digits or latin letters swallow the Han characters after them', () => {
+    expect(keywordTokens(normalizeText('65岁的津贴'))).toEqual(['65', '岁的', '的津', '津贴']);
+    expect(keywordTokens(normalizeText('打12345投诉'))).toEqual(['打', '12345', '投诉']);
+    expect(keywordTokens(normalizeText('ID卡'))).toEqual(['id', '卡']);
   });
   it('marks query bigrams that straddle a word boundary', () => {
     const t = queryTokens('帮我订一张去北京的机票');
@@ -115,7 +120,7 @@ describe('OpenAI-compatible embeddings', () => {
     const config = loadConfig({ OPENAI_API_KEY: 'test-key', OPENAI_EMBEDDING_MODEL: 'fake-embed', OPENAI_BASE_URL: fake.url });
     const e = await configuredEmbedder(config);
     expect(e?.id).toBe('openai:fake-embed');
-    const db = await openDatabase({ dataDir: 'memory://' });
+    const db = await openDatabase({ dataDir: 'memory://', migrations: KNOWLEDGE_MIGRATIONS });
     try {
       const kb = createKnowledgeBase(db.pool, e);
       const s = await kb.ingest();

@@ -14,7 +14,7 @@ export interface Embedder {
 // Offline default: hashed character n-grams with IDF, no download.
 
 /** Bump when the featurisation changes, so stored vectors are recomputed. */
-export const NGRAM_VERSION = 2;
+export const NGRAM_VERSION = 3;
 export const NGRAM_DIM = 512;
 
 /**

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadCatalogue } from '../core/catalogue.js';
+import { catalogue as projectCatalogue } from './catalogue.js';
 import { chunkGuide, MAX_CHUNK_CHARS, splitText } from './chunk.js';
 import { GUIDES_DIR, GuideError, loadGuides, parseGuide, SECTIONS } from './guides.js';
 
-const catalogue = loadCatalogue();
+const catalogue = projectCatalogue().services;
 
 describe('bundled guides', () => {
   const loaded = loadGuides(GUIDES_DIR, catalogue);

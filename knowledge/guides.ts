@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { loadCatalogue, type Service } from '../core/catalogue.js';
+import { catalogue as projectCatalogue, type Service } from './catalogue.js';
 
 /**
  * Service guides as data (knowledge/guides/FORMAT.md): `<dir>/<service_id>/guide.md` with
@@ -92,7 +92,7 @@ const PhrasingsSchema = z
 
 export interface ParseOptions {
   /** Catalogue to check ids and names against; defaults to knowledge/services.json. */
-  catalogue?: Service[];
+  catalogue?: readonly Service[];
   /** Folder name the guide sits in (its id must equal it). */
   folder?: string;
   /** Text of phrasings.yaml beside the guide, if any. */
@@ -125,7 +125,7 @@ export function parseGuide(source: string, file: string, opts: ParseOptions = {}
   const front = parsedMeta.data!;
   if (opts.folder && opts.folder !== front.id) fail(`id '${front.id}' does not equal its folder name '${opts.folder}'`);
 
-  const catalogue = opts.catalogue ?? loadCatalogue();
+  const catalogue = opts.catalogue ?? projectCatalogue().services;
   const service = catalogue.find((s) => s.id === front.id);
   if (!service) warn(`id '${front.id}' is not in the service catalogue`);
   else if (service.name !== front.name) warn(`name '${front.name}' differs from the catalogue name '${service.name}'`);
@@ -246,7 +246,7 @@ export function listGuideFolders(dir: string): string[] {
  * Loads every guide under `dir`. Never throws for a bad guide: it is left out and reported
  * in `issues` (severity `error`), so one half-written file cannot stop the others.
  */
-export function loadGuides(dir: string = GUIDES_DIR, catalogue: Service[] = loadCatalogue()): LoadedGuides {
+export function loadGuides(dir: string = GUIDES_DIR, catalogue: readonly Service[] = projectCatalogue().services): LoadedGuides {
   const root = resolve(dir);
   const guides: Guide[] = [];
   const issues: GuideIssue[] = [];
@@ -275,4 +275,24 @@ export function loadGuides(dir: string = GUIDES_DIR, catalogue: Service[] = load
     for (const problem of warns) issues.push({ file, severity: 'warning', problem });
   }
   return { dir: root, guides, issues, failed };
+}
+
+/**
+ * One service's guide, for reading (the service API's `get_service_guide`): the parsed guide,
+ * or null when it is missing or cannot be used.
+ */
+export function readGuide(serviceId: string, dir: string = GUIDES_DIR, catalogue: readonly Service[] = projectCatalogue().services): Guide | null {
+  const file = join(resolve(dir), serviceId, 'guide.md');
+  if (!existsSync(file)) return null;
+  const phrasingsFile = join(resolve(dir), serviceId, 'phrasings.yaml');
+  try {
+    return parseGuide(readFileSync(file, 'utf8'), file, {
+      catalogue,
+      folder: serviceId,
+      phrasings: existsSync(phrasingsFile) ? readFileSync(phrasingsFile, 'utf8') : undefined,
+    });
+  } catch (err) {
+    if (err instanceof GuideError) return null;
+    throw err;
+  }
 }

@@ -4,7 +4,7 @@
  *
  *   const kb = createKnowledgeBase(db.pool, await configuredEmbedder());
  *   await kb.ensureIngested();                 // at start-up; cheap when up to date
- *   const hits = await kb.search('护照要多久', { serviceId: 'passport', k: 5 });
+ *   const hits = await kb.search('护照要多久', { serviceId, k: 5 });
  *   const a = await answerQuestion(kb, '开无犯罪证明要带什么材料');
  */
 export { createKnowledgeBase, writeChunks, refreshStats } from './kb.js';

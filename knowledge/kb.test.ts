@@ -3,15 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as OpenCC from 'opencc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCatalogue } from '../core/catalogue.js';
+import { catalogue as projectCatalogue } from './catalogue.js';
 import { openDatabase, type Database } from '../core/db.js';
 import { HashedNgramEmbedder, type Embedder } from './embeddings.js';
 import { GUIDES_DIR, SECTIONS } from './guides.js';
-import { createKnowledgeBase } from './kb.js';
+import { createKnowledgeBase, KNOWLEDGE_MIGRATIONS } from './kb.js';
 import { useBundledKnowledgeBase } from './testing.js';
 import { evaluateRetrieval, readRetrievalItems } from './retrieval-eval.js';
 
-const catalogue = loadCatalogue();
+const catalogue = projectCatalogue().services;
 const DEV = new URL('./dev-questions.jsonl', import.meta.url).pathname;
 
 /** Wraps an embedder and counts the texts it is asked to embed. */
@@ -130,7 +130,7 @@ describe('incremental ingestion of a folder of guides', () => {
   let dir: string;
 
   beforeAll(async () => {
-    db = await openDatabase({ dataDir: 'memory://' });
+    db = await openDatabase({ dataDir: 'memory://', migrations: KNOWLEDGE_MIGRATIONS });
     dir = mkdtempSync(join(tmpdir(), 'kb-guides-'));
     cpSync(GUIDES_DIR, dir, { recursive: true });
   });

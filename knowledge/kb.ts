@@ -1,12 +1,15 @@
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CORE_MIGRATIONS, type MigrationDir } from '../core/migrate.js';
 import type pg from 'pg';
-import { loadCatalogue, type Service } from '../core/catalogue.js';
+import { catalogue as projectCatalogue, type Service } from './catalogue.js';
 import { chunkGuide, embeddingText, type Chunk } from './chunk.js';
 import { HashedNgramEmbedder, NGRAM_DIM, NGRAM_VERSION, type Embedder, type NgramModelState } from './embeddings.js';
 import { GUIDES_DIR, loadGuides, type GuideIssue, type SectionName } from './guides.js';
 import {
   buildPostings,
   CANDIDATES,
+  cueSpans,
   ensureVectorIndex,
   fuse,
   keywordSearch,
@@ -18,7 +21,7 @@ import {
   type SearchOptions,
   type SectionCues,
 } from './search.js';
-import { keywordTokens, normalizeText, toSimplified } from './text.js';
+import { ENGLISH_STOPWORDS, keywordTokens, normalizeText, toSimplified } from './text.js';
 
 export interface IngestProgress {
   phase: 'embed' | 'write';
@@ -74,13 +77,15 @@ export interface KnowledgeBase {
   ensureIngested(onProgress?: (p: IngestProgress) => void): Promise<IngestSummary | null>;
   /** All chunks of one section of one service, in order (to compose a whole-section answer). */
   sectionChunks(serviceId: string, section: SectionName): Promise<ChunkRecord[]>;
+  /** All chunks of one service, in guide order. */
+  serviceChunks(serviceId: string): Promise<ChunkRecord[]>;
   /** Services in the knowledge base with their sections and chunk counts. */
   services(): Promise<{ serviceId: string; serviceName: string; sections: SectionName[]; chunks: number }[]>;
   /** Each service's name followed by its aliases (cached; refreshed after an ingest). */
   serviceNames(): Promise<Map<string, string[]>>;
   /** The embedder in use (loads the offline model from the database when needed). */
   embedder(): Promise<Embedder | undefined>;
-  readonly catalogue: Service[];
+  readonly catalogue: readonly Service[];
   readonly cues: SectionCues;
   readonly pool: pg.Pool;
 }
@@ -88,12 +93,14 @@ export interface KnowledgeBase {
 export interface KnowledgeBaseOptions {
   /** Section cues (default: knowledge/section-cues.yaml). */
   cues?: SectionCues;
-  catalogue?: Service[];
+  catalogue?: readonly Service[];
   /** Bundled guides folder used by ensureIngested (default knowledge/guides). */
   guidesDir?: string;
 }
 
 const LOCK_KEY = 7420277;
+/** Weight of the nearest chunks to the question without its cue words, in the fusion. */
+const TOPIC_WEIGHT = 1;
 const EMBED_BATCH = 64;
 const WRITE_BATCH = 200;
 /** The offline model is re-learned when the corpus size drifts beyond these ratios. */
@@ -119,7 +126,7 @@ export interface ChunkWrite {
  * used: its IDF is learned from the guides at the first ingest and kept in `kb_models`.
  */
 export function createKnowledgeBase(pool: pg.Pool, fixedEmbedder?: Embedder, options: KnowledgeBaseOptions = {}): KnowledgeBase {
-  const catalogue = options.catalogue ?? loadCatalogue();
+  const catalogue = options.catalogue ?? projectCatalogue().services;
   const cues = options.cues ?? loadSectionCues();
   const bundledDir = resolve(options.guidesDir ?? GUIDES_DIR);
   let local: HashedNgramEmbedder | undefined;
@@ -343,11 +350,11 @@ export function createKnowledgeBase(pool: pg.Pool, fixedEmbedder?: Embedder, opt
     const q = toSimplified(query).trim();
     // Nothing to match on (only punctuation or spaces): no results rather than noise.
     if (!keywordTokens(normalizeText(q)).length) return [];
-    const cueSections = matchSectionCues(q, cues);
+    const cueSections = opts.sections?.length ? [...opts.sections] : matchSectionCues(q, cues);
     let embedder = await currentEmbedder();
     let vector: Awaited<ReturnType<typeof vectorSearch>> = [];
     let qv: number[] | undefined;
-    const keywordP = keywordSearch(pool, q, { serviceId: opts.serviceId, limit: CANDIDATES });
+    const keywordP = keywordSearch(pool, q, { serviceId: opts.serviceId, limit: CANDIDATES, cueSpans: cueSpans(q, cues) });
     if (embedder) {
       try {
         [qv] = await embedder.embed([q]);
@@ -367,8 +374,24 @@ export function createKnowledgeBase(pool: pg.Pool, fixedEmbedder?: Embedder, opt
         qv = undefined;
       }
     }
+    // The question without its cue words ("申请低保需要哪些证件" -> "申请低保"): what it is about.
+    let topic: Awaited<ReturnType<typeof vectorSearch>> = [];
+    const spans = cueSpans(q, cues);
+    if (embedder && qv && spans.length && TOPIC_WEIGHT > 0) {
+      let t = normalizeText(q);
+      for (const [a, b] of spans) t = t.slice(0, a) + ' '.repeat(b - a) + t.slice(b);
+      t = t.replace(/[a-z]+/g, (w) => (ENGLISH_STOPWORDS.has(w) ? ' ' : w));
+      if (keywordTokens(t).length) {
+        try {
+          const [tv] = await embedder.embed([t]);
+          topic = await vectorSearch(pool, tv!, { model: embedder.id, dim: embedder.dim, serviceId: opts.serviceId, limit: CANDIDATES });
+        } catch {
+          topic = [];
+        }
+      }
+    }
     const keyword = await keywordP;
-    const fused = fuse({ vector, keyword, cueSections, cueBoost: cues.boost }).slice(0, k);
+    const fused = fuse({ vector, keyword, topic, topicWeight: TOPIC_WEIGHT, cueSections, cueBoost: cues.boost }).slice(0, k);
     if (!fused.length) return [];
     const ids = fused.map((f) => f.id);
     const params: unknown[] = [ids];
@@ -401,6 +424,7 @@ export function createKnowledgeBase(pool: pg.Pool, fixedEmbedder?: Embedder, opt
         text: r.text,
         ord: r.ord,
         score: f.score,
+        base: f.base,
         vectorRank: f.vectorRank,
         keywordRank: f.keywordRank,
         similarity: f.similarity ?? r.sim ?? 0,
@@ -427,6 +451,22 @@ export function createKnowledgeBase(pool: pg.Pool, fixedEmbedder?: Embedder, opt
     }));
   }
 
+  async function serviceChunks(serviceId: string): Promise<ChunkRecord[]> {
+    const r = await pool.query<{ id: string; service_id: string; service_name: string; section: SectionName; title: string; text: string; ord: number }>(
+      'SELECT id, service_id, service_name, section, title, text, ord FROM kb_chunks WHERE service_id = $1 ORDER BY ord',
+      [serviceId],
+    );
+    return r.rows.map((x) => ({
+      chunkId: x.id,
+      serviceId: x.service_id,
+      serviceName: x.service_name,
+      section: x.section,
+      title: x.title,
+      text: x.text,
+      ord: x.ord,
+    }));
+  }
+
   async function services() {
     const r = await pool.query<{ service_id: string; service_name: string; sections: SectionName[]; chunks: string }>(
       `SELECT service_id, min(service_name) AS service_name, array_agg(DISTINCT section) AS sections, count(*) AS chunks
@@ -440,6 +480,7 @@ export function createKnowledgeBase(pool: pg.Pool, fixedEmbedder?: Embedder, opt
     search,
     ensureIngested,
     sectionChunks,
+    serviceChunks,
     services,
     serviceNames,
     embedder: currentEmbedder,
@@ -524,3 +565,9 @@ export async function refreshStats(db: pg.PoolClient | pg.Pool): Promise<void> {
      ON CONFLICT (id) DO UPDATE SET n = EXCLUDED.n, avgdl = EXCLUDED.avgdl`,
   );
 }
+
+/** The knowledge base's tables (with core's extensions), for opening a database that holds only it. */
+export const KNOWLEDGE_MIGRATIONS: readonly MigrationDir[] = [
+  CORE_MIGRATIONS,
+  { module: 'knowledge', dir: fileURLToPath(new URL('./migrations/', import.meta.url)) },
+];

@@ -36,6 +36,31 @@ describe('retrieval evaluation', () => {
     expect(r.mrr).toBeCloseTo((1 + 0.5 + 0) / 3);
   });
 
+  it('scores the first chunk of items with sections: right service and one of the sections', async () => {
+    const hits: Record<string, [string, string][]> = {
+      q1: [['a', '申请材料'], ['b', '办理流程']],
+      q2: [['b', '申请材料'], ['a', '申请材料']],
+      q3: [['a', '办理渠道'], ['a', '申请材料']],
+      q4: [],
+    };
+    const r = await evaluateRetrieval(
+      { search: async (q: string) => (hits[q] ?? []).map(([serviceId, section]) => ({ serviceId, section }) as never) },
+      [
+        { id: '1', question: 'q1', service: 'a', sections: ['申请材料', '常见问题'] },
+        { id: '2', question: 'q2', service: 'a', sections: ['申请材料'] },
+        { id: '3', question: 'q3', service: 'a', sections: ['申请材料'] },
+        { id: '4', question: 'q4', service: 'a', sections: ['申请材料'] },
+        { id: '5', question: 'q1', service: 'a' },
+      ],
+    );
+    expect(r.items.map((i) => i.section_hit)).toEqual([true, false, false, false, null]);
+    expect(r.items[3]!.first).toBeNull();
+    expect(r.items[1]!.first).toEqual({ service: 'b', section: '申请材料' });
+    expect(r.section_n).toBe(4);
+    expect(r.section_at_1).toBe(0.25);
+    expect(r.recall_at_5).toBeCloseTo(4 / 5);
+  });
+
   it('reads JSONL with errors naming file and line', async () => {
     const { mkdtempSync, writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { openDatabase, type Database } from '../core/db.js';
-import { createKnowledgeBase, type IngestSummary, type KnowledgeBase } from './kb.js';
+import { createKnowledgeBase, KNOWLEDGE_MIGRATIONS, type IngestSummary, type KnowledgeBase } from './kb.js';
 
 /**
  * For tests: an in-memory database with the bundled guides ingested, opened before the
@@ -11,7 +11,7 @@ export function useBundledKnowledgeBase(): { readonly kb: KnowledgeBase; readonl
   let kb: KnowledgeBase | undefined;
   let ingest: IngestSummary | null = null;
   beforeAll(async () => {
-    db = await openDatabase({ dataDir: 'memory://' });
+    db = await openDatabase({ dataDir: 'memory://', migrations: KNOWLEDGE_MIGRATIONS });
     kb = createKnowledgeBase(db.pool);
     ingest = await kb.ensureIngested();
   });

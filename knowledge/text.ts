@@ -10,8 +10,11 @@ import * as OpenCC from 'opencc-js';
 const t2s = OpenCC.Converter({ from: 'twp', to: 'cn' });
 
 const HAN = /\p{Script=Han}/u;
-/** Runs of Han characters, or of latin letters/digits. Everything else separates. */
-const RUNS = /\p{Script=Han}+|[\p{L}\p{N}]+/gu;
+/**
+ * Runs of Han characters, or of other letters/digits. Everything else separates. A digit run
+ * never swallows the Han characters after it ("65岁的津贴" is 65 + 岁的津贴, not one word).
+ */
+const RUNS = /\p{Script=Han}+|(?:(?!\p{Script=Han})[\p{L}\p{N}])+/gu;
 
 /** NFKC + traditional->simplified, case kept (for display and for composing answers). */
 export function toSimplified(text: string): string {
@@ -74,6 +77,8 @@ export interface QueryToken {
    * bigram is segmentation noise, an unknown in-word bigram is a real word the guides lack.
    */
   inWord: boolean;
+  /** Offset of the token in the normalised question (UTF-16 units). */
+  start: number;
 }
 
 /** Keyword tokens of a question, each marked with whether it lies inside one dictionary word. */
@@ -89,16 +94,16 @@ export function queryTokens(normalized: string): QueryToken[] {
     const start = m.index;
     const t = m[0];
     if (!HAN.test(t[0]!)) {
-      out.push({ token: t, inWord: true });
+      out.push({ token: t, inWord: true, start });
       continue;
     }
     // Han runs are BMP-only in practice; index by UTF-16 units to stay aligned with wordOf.
     if (t.length === 1) {
-      out.push({ token: t, inWord: true });
+      out.push({ token: t, inWord: true, start });
       continue;
     }
     for (let i = 0; i + 1 < t.length; i++) {
-      out.push({ token: t[i]! + t[i + 1]!, inWord: wordOf[start + i] === wordOf[start + i + 1] });
+      out.push({ token: t[i]! + t[i + 1]!, inWord: wordOf[start + i] === wordOf[start + i + 1], start: start + i });
     }
   }
   return out;
@@ -119,3 +124,14 @@ export function fnv1a(s: string, seed = 0x811c9dc5): number {
   h ^= h >>> 16;
   return h >>> 0;
 }
+
+/**
+ * English function words: no topic of their own, and frequent in the English aliases of the
+ * guides ("hukou registration for a newborn"), so a question's "for a" would match those.
+ */
+export const ENGLISH_STOPWORDS: ReadonlySet<string> = new Set(
+  ('a an the and or of to for in on at by with from about as is are was be been do does did can could ' +
+    'will would should shall may might must i me my we our you your he she it its they them their this that ' +
+    'these those what which who whom how when where why there here if so not no yes please get got need want ' +
+    'have has had am').split(' '),
+);

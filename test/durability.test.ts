@@ -12,7 +12,10 @@ import { apiClient, startServerProcess, type ServerProcess } from './server-proc
  * Every conversation must continue to the end, and every application must exist exactly once.
  */
 const CITIZENS = ['c-sun-ming', 'c-liu-fang', 'c-wang-qiang', 'c-chen-guiying', 'c-zhao-lei', 'c-lin-xiao'];
-const FLOW = ['我要开无犯罪记录证明', '出国留学用，去英国', '确认'];
+// Each conversation of a citizen asks for another country: the same certificate for the same
+// purpose twice on one day would (rightly) be reported as a repeat, not made again.
+const COUNTRIES = ['英国', '美国', '日本', '法国', '德国', '加拿大', '澳大利亚', '新加坡', '韩国'];
+const flow = (i: number) => ['我要开无犯罪记录证明', `出国留学用，去${COUNTRIES[Math.floor(i / 6) % COUNTRIES.length]}`, '确认'];
 const CONVERSATIONS = 50;
 const KILL_AFTER_TURNS = 95; // of 150
 
@@ -25,7 +28,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface Conversation { sessionId: string; citizen: string; token: string; done: Turn | null; sent: number }
+interface Conversation { sessionId: string; citizen: string; token: string; done: Turn | null; sent: number; flow: string[] }
 
 const finished = (t: Turn) => t.outcome === 'submitted' || t.outcome === 'handoff';
 
@@ -41,7 +44,7 @@ describe('a server SIGKILLed under 50 concurrent conversations', () => {
       const token = tokens.get(citizen)!;
       const { status, body } = await api<{ sessionId: string }>('POST', '/api/sessions', { channel: 'app' }, token);
       expect(status).toBe(201);
-      convs.push({ sessionId: body.sessionId, citizen, token, done: null, sent: 0 });
+      convs.push({ sessionId: body.sessionId, citizen, token, done: null, sent: 0, flow: flow(i) });
     }
 
     // Phase 1: all conversations at once, each turn after a short random pause; kill mid-way.
@@ -57,12 +60,12 @@ describe('a server SIGKILLed under 50 concurrent conversations', () => {
       }, 5);
     });
     await Promise.all(convs.map(async (c) => {
-      for (let k = 0; k < FLOW.length && !killed; k++) {
+      for (let k = 0; k < c.flow.length && !killed; k++) {
         await new Promise((r) => setTimeout(r, Math.random() * 150));
         if (killed) return;
         c.sent += 1;
         try {
-          const r = await api<Turn>('POST', `/api/sessions/${c.sessionId}/messages`, { text: FLOW[k] }, c.token);
+          const r = await api<Turn>('POST', `/api/sessions/${c.sessionId}/messages`, { text: c.flow[k] }, c.token);
           if (r.status !== 200) return;
           answered += 1;
           if (finished(r.body)) c.done = r.body;
@@ -90,7 +93,7 @@ describe('a server SIGKILLed under 50 concurrent conversations', () => {
         }
         const awaiting = view.body.state.awaiting;
         // A client that did not see an answer sends what the conversation now waits for.
-        const text = awaiting === 'confirm' ? FLOW[2]! : awaiting === 'purpose' ? FLOW[1]! : FLOW[0]!;
+        const text = awaiting === 'confirm' ? c.flow[2]! : awaiting === 'purpose' ? c.flow[1]! : c.flow[0]!;
         const r = await api<Turn>('POST', `/api/sessions/${c.sessionId}/messages`, { text }, c.token);
         expect(r.status).toBe(200);
         if (finished(r.body)) c.done = r.body;
@@ -108,7 +111,8 @@ describe('a server SIGKILLed under 50 concurrent conversations', () => {
 
     // And in the database itself: exactly one application per conversation, nothing else.
     await server.kill('SIGTERM');
-    const db = await openDatabase({ dataDir, migrate: false });
+    const db = await openDatabase({ dataDir });
+    // (the schema is there: the server migrated it)
     try {
       const { rows } = await db.pool.query<{ session_id: string; n: number }>(
         `SELECT session_id, count(*)::int AS n FROM applications WHERE service_id = 'criminal_record_certificate' GROUP BY session_id`,

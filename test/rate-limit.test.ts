@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { limitsFromEnv } from '../channels/security/index.js';
+import { limitsFromConfig } from '../channels/security/index.js';
+import { loadConfig } from '../core/config.js';
 import { startTestApp, type TestApp } from './app.js';
 
 /**
@@ -69,11 +70,12 @@ describe('rate limits', () => {
     expect((await say(lin, await t.session(lin))).statusCode).toBe(200);
   });
 
-  it('reads its limits from the environment, generous by default and off for test runs unless set', () => {
-    expect(limitsFromEnv({}, 'production')).toEqual({ windowMs: 60_000, ipMax: 1200, identityMax: 120, trustProxy: false });
-    expect(limitsFromEnv({}, 'test')).toMatchObject({ ipMax: 0, identityMax: 0 });
-    expect(limitsFromEnv({ RATE_LIMIT_IDENTITY_MAX: '7', RATE_LIMIT_TRUST_PROXY: 'true' }, 'test')).toMatchObject({ ipMax: 0, identityMax: 7, trustProxy: true });
-    expect(() => limitsFromEnv({ RATE_LIMIT_IP_MAX: 'many' }, 'production')).toThrow(/RATE_LIMIT_IP_MAX/);
+  it('reads its limits from the configuration, generous by default and off for test runs unless set', () => {
+    const limits = (env: Record<string, string>) => limitsFromConfig(loadConfig(env));
+    expect(limits({ NODE_ENV: 'production' })).toEqual({ windowMs: 60_000, ipMax: 1200, identityMax: 120, trustProxy: false });
+    expect(limits({ NODE_ENV: 'test' })).toMatchObject({ ipMax: 0, identityMax: 0 });
+    expect(limits({ NODE_ENV: 'test', RATE_LIMIT_IDENTITY_MAX: '7', RATE_LIMIT_TRUST_PROXY: 'true' })).toMatchObject({ ipMax: 0, identityMax: 7, trustProxy: true });
+    expect(() => limits({ NODE_ENV: 'production', RATE_LIMIT_IP_MAX: 'many' })).toThrow(/RATE_LIMIT_IP_MAX/);
   });
 });
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { loadCatalogue } from '../../core/catalogue.js';
+import { catalogue } from '../../knowledge/catalogue.js';
 
 /**
  * Checks on what a model wrote, that hold whatever the model does. The rule lists are data
@@ -251,12 +251,12 @@ function unsupportedTerm(text: string, support: string, rules: GuardRules, kind:
 let serviceNames: string[] | undefined;
 /** The text without catalogue service names and aliases (有无犯罪记录证明 contains 犯罪记录). */
 export function withoutServiceNames(text: string): string {
-  serviceNames ??= loadCatalogue()
+  serviceNames ??= catalogue().services
     .flatMap((s) => [s.name, ...s.aliases])
     .filter((n) => n.length >= 2)
     .sort((a, b) => b.length - a.length);
   let out = text;
-  for (const n of serviceNames) out = out.split(n).join('〔事项〕');
+  for (const n of serviceNames ?? []) out = out.split(n).join('〔事项〕');
   return out;
 }
 

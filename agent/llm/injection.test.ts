@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config.js';
-import { createAppContext, type AppContext } from '../../core/context.js';
+import { createAppContext, type AppContext } from '../../app/context.js';
 import { readJsonl } from '../../evals/datasets.js';
-import { DEFAULT_INJECTION_SET, InjectionItem, findDisclosures, formatInjection, revealsRecord, runInjectionEval } from './injection-eval.js';
+import { DEFAULT_INJECTION_SET, InjectionItem, findDisclosures, formatInjection, revealsRecord, runInjectionEval } from '../../evals/injection.js';
 import { adversarialModel } from './testing/adversarial-model.js';
 import { OpenAiChatStandIn } from './testing/openai-stand-in.js';
 

@@ -27,15 +27,26 @@ afterAll(async () => {
   await t?.close();
   await standIn.close();
 });
-beforeEach(() => {
+beforeEach(async () => {
   standIn.reset();
   t.agent.llm!.client.breaker.reset();
+  await t.reset();
 });
 
-/** A model reading (the understanding call). */
-const reading = (o: Record<string, unknown> = {}): StandInReply => ({
-  json: { act: 'apply', service: CRC, slots: [], confidence: 0.95, dialogue: null, candidates: [], ...o },
-});
+/** A model reading (the understanding call); `slots` become inform acts, `acts` are given as they are. */
+const reading = (o: { act?: string; service?: string | null; slots?: { key: string; value: string }[]; acts?: unknown[]; [k: string]: unknown } = {}): StandInReply => {
+  const { slots = [], acts, ...rest } = o;
+  const service = 'service' in o ? o.service : CRC;
+  return {
+    json: {
+      act: 'apply', confidence: 0.95, candidates: [], ...rest, service,
+      acts: acts ?? [
+        ...(o.act === 'apply' || o.act === undefined ? [{ type: 'request', service }] : o.act === 'consult' ? [{ type: 'ask', service, about: 'guide', topics: [] }] : []),
+        ...slots.map((s) => ({ type: 'inform', field: s.key, value: s.value })),
+      ],
+    },
+  };
+};
 
 /** The placeholdered template the phrasing call was given. */
 const templateOf = (req: ChatRequest) => /<<<\n([\s\S]*)\n>>>/.exec(messageText(req, 'user'))?.[1] ?? '';

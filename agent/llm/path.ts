@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../core/config.js';
 import { createLlmEngine, type LlmNluEngine } from '../nlu/llm-engine.js';
-import type { NluEngine } from '../nlu/types.js';
+import type { LocalNluEngine } from '../nlu/engine.js';
 import { LlmClient } from './client.js';
 import { createPhraser, type ReplyPhraser } from './phraser.js';
 
@@ -14,7 +14,7 @@ export interface LlmPath {
   turnTimeoutMs: number;
 }
 
-export function createLlmPath(config: Config, opts: { fallback: NluEngine; log?: Logger }): LlmPath {
+export function createLlmPath(config: Config, opts: { fallback: LocalNluEngine; log?: Logger }): LlmPath {
   const client = new LlmClient(config, opts.log ? { log: opts.log } : {});
   return {
     engine: createLlmEngine(config, opts.fallback, opts.log, client),

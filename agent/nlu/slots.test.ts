@@ -1,21 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { normalize, basicClean } from './normalize.js';
-import { askFieldsOf, compileSlotLexicon, extractSlots, loadSlotsData } from './slots.js';
+import { askFieldsOf, compileSlotLexicon, extractSlots, freeTextValue, loadSlotsData } from './slots.js';
 import { loadCatalogue } from './training-data.js';
 
 const catalogue = loadCatalogue();
 const lex = compileSlotLexicon(loadSlotsData(), catalogue);
 const svc = (id: string) => catalogue.find((s) => s.id === id);
 
-function slots(serviceId: string, text: string, awaiting: string | null = null, allowFallback = false) {
-  return extractSlots(lex, {
-    text: normalize(text),
-    cased: basicClean(text),
-    fields: askFieldsOf(svc(serviceId)),
-    awaiting,
-    allowFallback,
-  });
+function matches(serviceId: string, text: string) {
+  return extractSlots(lex, { text: normalize(text), cased: basicClean(text), fields: askFieldsOf(svc(serviceId)) });
 }
+const slots = (serviceId: string, text: string) => matches(serviceId, text).strong;
 
 describe('slot lexicons', () => {
   it('maps purpose phrasings to the canonical options', () => {
@@ -56,16 +51,30 @@ describe('slot lexicons', () => {
     expect(slots('maternity_allowance', '寄到家里')).toEqual({});
   });
 
-  it('uses weak phrases and the fallback only for the awaited field', () => {
-    expect(slots('social_security_card', '寄吧')).toEqual({});
-    expect(slots('social_security_card', '寄吧', 'delivery_method')).toEqual({ delivery_method: '邮寄到家' });
-    expect(slots('criminal_record_certificate', '居委会登记志愿者用', 'purpose', true)).toEqual({ purpose: '其他' });
-    expect(slots('criminal_record_certificate', '不知道', 'purpose', true)).toEqual({});
+  it('reports weak phrases apart (they count only as the answer to their own field), and fills nothing by default', () => {
+    expect(matches('social_security_card', '寄吧')).toEqual({ strong: {}, weak: { delivery_method: '邮寄到家' }, described: [] });
+    expect(slots('criminal_record_certificate', '居委会登记志愿者用')).toEqual({ purpose: '其他' });
+    expect(matches('criminal_record_certificate', '不知道')).toEqual({ strong: {}, weak: {}, described: [] });
+    expect(matches('criminal_record_certificate', 'asdkjh qwe 123')).toEqual({ strong: {}, weak: {}, described: [] });
+  });
+
+  it('scopes a negation to the phrase that follows it, and reads a described purpose as 其他 in the citizen\'s words', () => {
+    expect(slots('social_security_card', '别寄了我自己去取')).toEqual({ delivery_method: '网点自取' });
+    expect(slots('social_security_card', '不要寄到家')).toEqual({ delivery_method: '网点自取' });
+    expect(matches('criminal_record_certificate', '给居委会的')).toMatchObject({ strong: { purpose: '其他' } });
+    expect(matches('criminal_record_certificate', '租房子房东要看')).toEqual({ strong: {}, weak: { purpose: '其他' }, described: ['purpose'] });
+  });
+
+  it('takes a free answer only when it reads like a value of the field', () => {
+    expect(freeTextValue(lex, 'destination', '冰岛')).toBe('冰岛');
+    expect(freeTextValue(lex, 'destination', 'asdkjh qwe 123')).toBeUndefined();
+    expect(freeTextValue(lex, 'purpose', '随便写点')).toBeUndefined(); // an options field has phrases and no pattern
+    expect(freeTextValue(lex, 'dog_name', '旺财')).toBe('旺财'); // a field the lexicon does not know takes any answer
   });
 
   it('rejects a lexicon value that is not a catalogue option, naming the file', () => {
     const bad = { ...loadSlotsData() };
-    bad.fields = { ...bad.fields, purpose: { values: [{ value: '旅游', patterns: ['旅游'], cased: [], weak: [] }] } };
+    bad.fields = { ...bad.fields, purpose: { values: [{ value: '旅游', patterns: ['旅游'], cased: [], weak: [] }], describes: [], describe_frames: [] } };
     expect(() => compileSlotLexicon(bad, catalogue, 'slots.yaml')).toThrow(/slots\.yaml.*旅游/);
   });
 });

@@ -3,8 +3,9 @@
  *
  * Matching is on normalised text, longest phrase first, Latin phrases only at word boundaries.
  * Negated phrases are dropped or mapped to their `negated` value; when a field gets several
- * values the last one said wins (corrections come last). Weak phrases and the fallback value
- * only count when the agent is awaiting that very field.
+ * values the last one said wins (corrections come last). Weak phrases ("其他", "别的") are
+ * reported apart: whether they count (only as the answer to that very field) is the dialogue
+ * policy's decision. Nothing is ever filled by default: no match, no value.
  */
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -30,8 +31,17 @@ const valueSchema = z.object({
 const fieldLexSchema = z.object({
   values: z.array(valueSchema).default([]),
   implies: z.object({ field: z.string(), value: text, over: textList }).optional(),
-  fallback: z.object({ value: text, unless: textList }).optional(),
-});
+  /** Values that stand for "something else, in my words": the citizen's words are kept as a note. */
+  describes: z.array(text).default([]),
+  /** A free answer is taken as the value when it matches this pattern (unicode regex). */
+  free_text: z.string().optional(),
+  /**
+   * Shapes of an answer that describes a value outside the list in the citizen's own words
+   * ("租房子房东要看", "给居委会的"): unicode regexes; a match with no phrase of the field gives
+   * the first `describes` value, as an answer to that very field, the words kept as the note.
+   */
+  describe_frames: z.array(z.string()).default([]),
+}).strict();
 
 const slotsSchema = z.object({
   negation: z
@@ -62,7 +72,9 @@ interface FieldLexicon {
   patterns: Pattern[];
   negatedOf: Map<string, string>;
   implies?: { field: string; value: string; over: Set<string> };
-  fallback?: { value: string; unless: string[] };
+  describes: Set<string>;
+  freeText?: RegExp;
+  frames: RegExp[];
 }
 
 export interface SlotLexicon {
@@ -117,9 +129,11 @@ export function compileSlotLexicon(data: SlotsData, catalogue: CatalogueService[
     }
     for (const o of options ?? []) push(o, o, false, false);
     patterns.sort((a, b) => b.text.length - a.text.length);
-    const entry: FieldLexicon = { key, patterns, negatedOf };
+    const frames = (lex?.describe_frames ?? []).map((f) => new RegExp(f, 'u'));
+    if (frames.length && !lex?.describes.length) throw new Error(`NLU data file ${file} is invalid: field '${key}' has describe_frames but no describes value`);
+    const entry: FieldLexicon = { key, patterns, negatedOf, describes: new Set(lex?.describes ?? []), frames };
+    if (lex?.free_text) entry.freeText = new RegExp(lex.free_text, 'u');
     if (lex?.implies) entry.implies = { field: lex.implies.field, value: lex.implies.value, over: new Set(lex.implies.over) };
-    if (lex?.fallback) entry.fallback = { value: lex.fallback.value, unless: lex.fallback.unless.map(prep) };
     fields.set(key, entry);
   }
   return {
@@ -137,16 +151,22 @@ export interface SlotRequest {
   cased?: string;
   /** The 'ask' fields of the service in question. */
   fields: CatalogueField[];
-  /** The field key the agent is awaiting, if any. */
-  awaiting?: string | null;
-  /** Whether the awaited field's fallback value may be used (the utterance is an answer). */
-  allowFallback?: boolean;
+}
+
+export interface SlotMatches {
+  /** Values said outright. */
+  strong: Record<string, string>;
+  /** Values only a weak phrase gave ("其他"): an answer only to that very field. */
+  weak: Record<string, string>;
+  /** Fields whose weak value is a description in the citizen's words (keep them as the note). */
+  described?: string[];
 }
 
 interface Hit {
   start: number;
   end: number;
   value: string;
+  weak: boolean;
 }
 
 function findAll(haystack: string, p: Pattern, out: Hit[]): void {
@@ -160,12 +180,15 @@ function findAll(haystack: string, p: Pattern, out: Hit[]): void {
       const after = haystack[i + p.text.length];
       if ((isWordChar(p.text[0]) && isWordChar(before)) || (isWordChar(p.text[p.text.length - 1]) && isWordChar(after))) continue;
     }
-    out.push({ start: i, end: i + p.text.length, value: p.value });
+    out.push({ start: i, end: i + p.text.length, value: p.value, weak: p.weak });
   }
 }
 
-/** Is the phrase starting at `start` negated within its clause? */
-function isNegated(lex: SlotLexicon, s: string, start: number): boolean {
+/**
+ * Is the phrase starting at `start` negated within its clause? A negator's scope ends at the
+ * first phrase after it: in "别寄了我自己去取" 别 negates 寄, not 自己去取.
+ */
+function isNegated(lex: SlotLexicon, s: string, start: number, others: readonly Hit[] = []): boolean {
   const clauseStart = Math.max(s.lastIndexOf(',', start - 1), s.lastIndexOf('?', start - 1)) + 1;
   const from = Math.max(clauseStart, start - lex.window - 3);
   let prefix = s.slice(from, start);
@@ -175,16 +198,40 @@ function isNegated(lex: SlotLexicon, s: string, start: number): boolean {
     while (idx >= 0) {
       const distance = prefix.length - (idx + n.length);
       const latinBoundaryOk = !hasLatin(n) || (!isWordChar(prefix[idx - 1]) && !isWordChar(prefix[idx + n.length]));
-      if (distance <= lex.window && latinBoundaryOk) return true;
+      const at = from + idx + n.length;
+      const shielded = others.some((o) => o.start >= at && o.end <= start);
+      if (distance <= lex.window && latinBoundaryOk && !shielded) return true;
       idx = idx > 0 ? prefix.lastIndexOf(n, idx - 1) : -1;
     }
   }
   return false;
 }
 
+/** The last value said (corrections come last), negation applied, from the given hits. */
+function chooseValue(lex: SlotLexicon, fl: FieldLexicon, s: string, hits: Hit[], all: readonly Hit[] = hits): string | undefined {
+  // Longest match first, then leftmost; no overlaps.
+  hits.sort((a, b) => b.end - b.start - (a.end - a.start) || a.start - b.start);
+  const taken: Hit[] = [];
+  for (const h of hits) {
+    if (taken.some((t) => h.start < t.end && t.start < h.end)) continue;
+    taken.push(h);
+  }
+  taken.sort((a, b) => a.start - b.start);
+  let chosen: string | undefined;
+  for (const h of taken) {
+    if (isNegated(lex, s, h.start, all)) {
+      const mapped = fl.negatedOf.get(h.value);
+      if (mapped !== undefined) chosen = mapped;
+    } else chosen = h.value;
+  }
+  return chosen;
+}
+
 /** Extract canonical values for the given 'ask' fields. */
-export function extractSlots(lex: SlotLexicon, req: SlotRequest): Record<string, string> {
-  const slots: Record<string, string> = {};
+export function extractSlots(lex: SlotLexicon, req: SlotRequest): SlotMatches {
+  const strong: Record<string, string> = {};
+  const weak: Record<string, string> = {};
+  const described: string[] = [];
   const s = req.text;
   const cased = req.cased !== undefined && req.cased.length === s.length ? req.cased : undefined;
   const wanted = new Set(req.fields.map((f) => f.key));
@@ -192,47 +239,55 @@ export function extractSlots(lex: SlotLexicon, req: SlotRequest): Record<string,
   for (const field of req.fields) {
     const fl = lex.fields.get(field.key);
     if (!fl) continue;
-    const awaited = req.awaiting === field.key;
     const hits: Hit[] = [];
     for (const p of fl.patterns) {
-      if (p.weak && !awaited) continue;
       if (p.cased) {
         if (cased) findAll(cased, p, hits);
       } else findAll(s, p, hits);
     }
-    // Longest match first, then leftmost; no overlaps.
-    hits.sort((a, b) => b.end - b.start - (a.end - a.start) || a.start - b.start);
-    const taken: Hit[] = [];
-    for (const h of hits) {
-      if (taken.some((t) => h.start < t.end && t.start < h.end)) continue;
-      taken.push(h);
+    const said = chooseValue(lex, fl, s, hits.filter((h) => !h.weak), hits);
+    if (said !== undefined) {
+      strong[field.key] = said;
+      continue;
     }
-    taken.sort((a, b) => a.start - b.start);
-    let chosen: string | undefined;
-    for (const h of taken) {
-      if (isNegated(lex, s, h.start)) {
-        const mapped = fl.negatedOf.get(h.value);
-        if (mapped !== undefined) chosen = mapped;
-      } else chosen = h.value;
+    const hinted = chooseValue(lex, fl, s, hits);
+    if (hinted !== undefined) weak[field.key] = hinted;
+    else if (!hits.length && fl.frames.some((f) => f.test(s.trim()))) {
+      weak[field.key] = [...fl.describes][0]!;
+      described.push(field.key);
     }
-    if (chosen === undefined && awaited && req.allowFallback && fl.fallback) {
-      const unknown = fl.fallback.unless.some((u) => s.includes(u));
-      if (!unknown && s.replace(/[§, ]/g, '').length > 0) chosen = fl.fallback.value;
-    }
-    if (chosen !== undefined) slots[field.key] = chosen;
   }
 
   // Implications (destination -> purpose 出国(境)), only towards fields of this service.
-  for (const key of Object.keys(slots)) {
+  for (const key of Object.keys(strong)) {
     const imp = lex.fields.get(key)?.implies;
     if (!imp || !wanted.has(imp.field)) continue;
-    const current = slots[imp.field];
-    if (current === undefined || imp.over.has(current)) slots[imp.field] = imp.value;
+    const current = strong[imp.field];
+    if (current === undefined || imp.over.has(current)) strong[imp.field] = imp.value;
   }
-  return slots;
+  return { strong, weak, described };
 }
 
 /** Convenience: the 'ask' fields of a catalogue service. */
 export function askFieldsOf(service: CatalogueService | undefined): CatalogueField[] {
   return service ? service.fields.filter((f) => f.source === 'ask') : [];
+}
+
+/** Whether `value` of `field` stands for "something else" (its meaning then kept in the citizen's words). */
+export function describesOther(lex: SlotLexicon, field: string, value: string): boolean {
+  return lex.fields.get(field)?.describes.has(value) ?? false;
+}
+
+/**
+ * A free answer for a field without a matching phrase: the answer itself when it reads like a
+ * value of it — by the field's `free_text` pattern when it has one; a field the lexicon has
+ * phrases for but no pattern takes no free answer; a field the lexicon does not know takes any.
+ */
+export function freeTextValue(lex: SlotLexicon, field: string, answer: string): string | undefined {
+  const t = answer.trim();
+  if (!t) return undefined;
+  const fl = lex.fields.get(field);
+  if (!fl) return t;
+  if (fl.freeText) return fl.freeText.test(t) ? t : undefined;
+  return fl.patterns.length ? undefined : t;
 }

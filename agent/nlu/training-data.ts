@@ -1,6 +1,6 @@
 /**
  * The ONE training set of the NLU layer, and the loaders of the data files it is built from:
- *  - knowledge/services.json           (catalogue: names, aliases, 'ask' fields)
+ *  - knowledge/services.json           (catalogue: names, aliases, 'ask' fields; knowledge/catalogue.ts)
  *  - knowledge/guides/<id>/phrasings.yaml (per-service aliases and apply/consult/progress lines)
  *  - agent/nlu/lexicon/acts.yaml           (greeting/handoff/cancel/out_of_scope and generic cue phrasings)
  *
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { loadCatalogue as loadServiceCatalogue, type Service, type ServiceField } from '../../knowledge/catalogue.js';
 import { ACTS, type Act } from './types.js';
 
 export interface TrainingExample {
@@ -67,30 +68,12 @@ export function readDataFile<S extends z.ZodType>(file: string, schema: S): z.ou
 
 // ---------------------------------------------------------------- catalogue
 
-const fieldSchema = z.looseObject({
-  key: z.string(),
-  label: z.string().optional(),
-  source: z.enum(['profile', 'ask', 'derived']),
-  options: z.array(z.string()).optional(),
-  when: z.string().optional(),
-});
-
-const serviceSchema = z.looseObject({
-  id: z.string().regex(/^[a-z0-9_]+$/),
-  name: z.string(),
-  aliases: z.array(z.string()).default([]),
-  department: z.string().optional(),
-  transactable: z.boolean().default(false),
-  fields: z.array(fieldSchema).default([]),
-});
-
-const catalogueSchema = z.looseObject({ services: z.array(serviceSchema).min(1) });
-
-export type CatalogueService = z.output<typeof serviceSchema>;
-export type CatalogueField = z.output<typeof fieldSchema>;
+/** A catalogue service as the NLU reads it (knowledge/catalogue.ts), with its fields always a list. */
+export type CatalogueService = Service & { fields: ServiceField[] };
+export type CatalogueField = ServiceField;
 
 export function loadCatalogue(paths: DataPaths = {}): CatalogueService[] {
-  return readDataFile(resolvePaths(paths).catalogue, catalogueSchema).services;
+  return loadServiceCatalogue(resolvePaths(paths).catalogue).services.map((s) => ({ ...s, fields: s.fields ?? [] }));
 }
 
 /** The 'ask' fields of a service (the only ones the NLU extracts). */
@@ -154,22 +137,6 @@ const actsSchema = z.object({
     .default({ per_template: 6, apply: [], consult: [], progress: [] }),
   /** Act cue words, used as features by the local engine (not training examples). */
   cues: z.partialRecord(z.enum(ACTS), textList).default({}),
-  /** Confirm / deny cues for the dialogue channel of an NluResult. */
-  dialogue: z
-    .object({
-      confirm: z.object({ exact: textList, prefix: textList, anywhere: textList }),
-      deny: z.object({ exact: textList, prefix: textList, anywhere: textList }),
-      /** Openings that look like a cue but are not one ("对了" is not "对"). */
-      ignore: textList,
-      /** Non-committal answers ("不知道", "随便"): an answer to the awaited field, not an act. */
-      neutral: textList,
-    })
-    .default({
-      confirm: { exact: [], prefix: [], anywhere: [] },
-      deny: { exact: [], prefix: [], anywhere: [] },
-      ignore: [],
-      neutral: [],
-    }),
 });
 export type ActsData = z.output<typeof actsSchema>;
 

@@ -1,41 +1,70 @@
-import { getService } from '../../core/catalogue.js';
+import type { Runtime } from '@langchain/langgraph';
 import type { Prefill } from '../../tools/contract.js';
 import type { AgentContext } from '../context.js';
-import type { State, Update } from '../state.js';
-import { emptyTurn, type Turn } from '../turn.js';
+import type { Action } from '../dialogue/actions.js';
+import type { Draft, ServiceTask, State, Update } from '../state.js';
+import type { Card, Citation, Outcome } from '../turn.js';
 
-/** What a node reads of its run: the per-turn context (see AgentContext) and the thread id. */
-export interface NodeConfig {
-  context?: unknown;
-  configurable?: Record<string, unknown>;
-}
+/** What every node receives besides the state: the turn's run context (typed by the graph's context schema). */
+export type NodeRuntime = Runtime<AgentContext>;
 
-export function agentContext(config: NodeConfig): AgentContext {
-  const ctx = config.context as AgentContext | undefined;
+export function contextOf(runtime: NodeRuntime): AgentContext {
+  const ctx = runtime.context;
   if (!ctx?.nlu) throw new Error('Agent run context missing');
   return ctx;
 }
 
-export function serviceName(id: string | null | undefined): string {
-  return (id && getService(id)?.name) || '该事项';
+const RANK: Record<Outcome, number> = { answered: 1, declined: 2, handoff: 3, submitted: 4 };
+
+/** The turn's draft with more said (parts append; the strongest outcome stays; a card replaces). */
+export function said(state: State, more: {
+  part?: string | null;
+  card?: Card | null;
+  outcome?: Outcome;
+  application?: Draft['application'];
+  handoff?: Draft['handoff'];
+  citations?: Citation[];
+  service?: string | null;
+  support?: string;
+}): Draft {
+  const d = state.draft;
+  const outcome = more.outcome && (!d.outcome || RANK[more.outcome] > RANK[d.outcome]) ? more.outcome : d.outcome;
+  return {
+    act: d.act,
+    parts: more.part ? [...d.parts, more.part] : d.parts,
+    card: more.card !== undefined ? more.card : d.card,
+    outcome,
+    application: more.application ?? d.application,
+    handoff: more.handoff ?? d.handoff,
+    citations: more.citations ? [...d.citations, ...more.citations] : d.citations,
+    service: more.service !== undefined ? more.service : d.service,
+    support: more.support ? [...d.support, more.support] : d.support,
+  };
 }
 
-/** Builds this turn's output, with the act and service of the state filled in. */
-export function turnOut(state: State, partial: Partial<Turn> & Pick<Turn, 'reply'>): Turn {
-  return emptyTurn({ act: state.nlu?.act ?? 'apply', service: state.service, ...partial });
+/** The rest of the plan after this node's step (optionally with steps put in front, or some dropped). */
+export function next(state: State, opts: { then?: Action[]; drop?: Action['type'][] } = {}): Action[] {
+  const rest = state.plan.slice(1).filter((a) => !(opts.drop ?? []).includes(a.type));
+  return [...(opts.then ?? []), ...rest];
 }
 
-/** A state update that ends the current task (nothing half-done carries into the next one). */
-export function resetTask(): Update {
-  return { stage: 'idle', values: {}, prefill: null, awaiting: null, candidates: [], idempotencyKey: null, confirmed: false, misses: 0 };
+/** This node's step, checked to be of the type the node handles. */
+export function step<T extends Action['type']>(state: State, type: T): Extract<Action, { type: T }> {
+  const a = state.plan[0];
+  if (!a || a.type !== type) throw new Error(`plan head is ${a?.type ?? 'empty'}, expected ${type}`);
+  return a as Extract<Action, { type: T }>;
+}
+
+export function serviceTask(state: State): ServiceTask | null {
+  return state.task?.kind === 'service' ? state.task : null;
 }
 
 /** The pre-filled form as staff and the confirmation card show it (identifiers masked). */
-export function formView(prefill: Prefill | null, values: Record<string, string>): Record<string, unknown> {
-  if (!prefill) return {};
+export function formView(prefill: Prefill | null): { serviceId?: string; serviceName?: string; fields: { key: string; label: string; source: string; value: string | null }[]; missing: string[] } {
+  if (!prefill) return { fields: [], missing: [] };
   const fields = prefill.fields
-    .filter((f) => f.applies)
-    .map((f) => ({ key: f.key, label: f.label, source: f.source, value: f.display ?? values[f.key] ?? null }));
+    .filter((f) => f.applies && (f.display !== null || !f.optional))
+    .map((f) => ({ key: f.key, label: f.label, source: f.source, value: f.display }));
   return { serviceId: prefill.serviceId, serviceName: prefill.serviceName, fields, missing: prefill.missing };
 }
 
@@ -45,3 +74,15 @@ export function profileSummary(prefill: Prefill): string {
     .map((f) => `${f.label} ${f.display}`)
     .join('，');
 }
+
+/** A short token of what a card shows: a button pressed on a card that no longer matches is refused. */
+export function cardToken(...parts: unknown[]): string {
+  let h = 2166136261;
+  for (const ch of JSON.stringify(parts)) {
+    h ^= ch.codePointAt(0)!;
+    h = Math.imul(h, 16777619);
+  }
+  return (h >>> 0).toString(36);
+}
+
+export type { Update };

@@ -1,106 +1,151 @@
-import { getService } from '../../core/catalogue.js';
-import { wordTurn } from '../llm/wording.js';
-import { say, statusLabel } from '../responses.js';
-import type { State, Update } from '../state.js';
-import { agentContext, formView, resetTask, serviceName, turnOut, type NodeConfig } from './common.js';
+import type { AgendaItem, State, Update } from '../state.js';
+import { say } from '../responses.js';
+import { cardToken, contextOf, formView, next, said, serviceTask, step, type NodeRuntime } from './common.js';
 
-/** The citizen wants a person: a handoff carrying the transcript, the understanding and the form. */
-export async function handoff(state: State, config: NodeConfig): Promise<Update> {
-  const { tools } = agentContext(config);
-  if (!tools) return { ...resetTask(), out: turnOut(state, { reply: say('handoff_anonymous') }) };
-  const sessionId = String(config.configurable?.thread_id ?? '');
-  const h = await tools.createHandoff({
+/** A message naming someone's ID number: the agent only ever acts for the signed-in citizen. */
+export function guard(state: State): Update {
+  return { task: null, plan: next(state), draft: said(state, { part: say('third_party'), outcome: 'declined', service: null }) };
+}
+
+/**
+ * The citizen wants a person: a handoff carrying what the agent understood and the form. The
+ * transcript staff see is the server's own record of this session (the service API builds it).
+ */
+export async function handoff(state: State, runtime: NodeRuntime): Promise<Update> {
+  const ctx = contextOf(runtime);
+  if (!ctx.tools) return { task: null, plan: next(state), draft: said(state, { part: say('handoff_anonymous') }) };
+  const task = serviceTask(state);
+  const service = task?.service ?? state.focus?.service ?? null;
+  const h = await ctx.tools.createHandoff({
     reason: 'citizen_request',
     reasonText: '市民要求转人工',
-    serviceId: state.service,
-    ...(sessionId ? { sessionId } : {}),
-    transcript: [...state.transcript, { role: 'citizen', text: state.input, at: new Date().toISOString() }],
-    understanding: {
-      act: state.nlu?.act, service: state.service, stage: state.stage, awaiting: state.awaiting,
-      values: state.values, confidence: state.nlu?.confidence,
-    },
-    form: formView(state.prefill, state.values),
+    serviceId: service,
+    sessionId: ctx.sessionId,
+    transcript: [{ role: 'citizen', text: state.input, at: new Date().toISOString() }],
+    understanding: { act: state.understanding?.act, service, awaiting: task?.awaiting ?? null, values: maskedValues(task?.prefill ? formView(task.prefill).fields : []) },
+    form: formView(task?.prefill ?? null),
   });
   return {
-    ...resetTask(),
-    out: turnOut(state, {
-      reply: say('handoff_created', { handoffId: h.id }),
+    task: null,
+    plan: next(state),
+    draft: said(state, {
+      part: say('handoff_created', { handoffId: h.id }),
       outcome: 'handoff',
       handoff: { id: h.id, reason: 'citizen_request' },
       card: { type: 'handoff', handoffId: h.id, status: h.status },
+      service,
     }),
   };
 }
 
-export function cancel(state: State): Update {
-  const reply = state.stage === 'idle' ? say('nothing_to_cancel') : say('cancelled');
-  return { ...resetTask(), out: turnOut(state, { reply }) };
-}
-
-export function smalltalk(state: State): Update {
-  const act = state.nlu?.act;
-  if (act === 'greeting') return { out: turnOut(state, { reply: say('greeting'), service: null }) };
-  if (act === 'out_of_scope') return { out: turnOut(state, { reply: say('out_of_scope'), outcome: 'answered', service: null }) };
-  return { out: turnOut(state, { reply: say('not_understood'), service: null }) };
-}
-
-/** A message naming someone's ID number: the agent only ever acts for the signed-in citizen. */
-export function guard(state: State): Update {
-  return { ...resetTask(), out: turnOut(state, { reply: say('third_party'), outcome: 'declined', service: null }) };
+function maskedValues(fields: { key: string; value: string | null }[]): Record<string, string | null> {
+  return Object.fromEntries(fields.map((f) => [f.key, f.value]));
 }
 
 /** Unsure which service is meant: ask, offering the likely ones, rather than guess. */
-export function clarify(state: State): Update {
-  const candidates = (state.nlu?.candidates ?? []).map((c) => c.service).filter((id) => getService(id)).slice(0, 4);
-  if (candidates.length === 0) return { ...resetTask(), out: turnOut(state, { reply: say('not_understood'), service: null }) };
+export function clarify(state: State, runtime: NodeRuntime): Update {
+  const { candidates } = step(state, 'clarify');
+  const ctx = contextOf(runtime);
   return {
-    stage: 'clarifying',
-    awaiting: 'service',
     candidates,
-    out: turnOut(state, {
-      reply: say('clarify_service'),
+    plan: next(state),
+    draft: said(state, {
+      part: say('clarify_service'),
       service: null,
-      awaiting: 'service',
-      card: { type: 'choices', field: 'service', label: '事项', options: candidates.map((id) => ({ value: id, label: serviceName(id), text: `我要办${serviceName(id)}` })) },
+      card: {
+        type: 'choices', token: cardToken('clarify', candidates, state.history.length), field: 'service', label: '事项',
+        options: candidates.map((id) => ({ value: id, label: ctx.catalogue.name(id) ?? id, text: `我要办${ctx.catalogue.name(id) ?? id}` })),
+      },
     }),
   };
 }
 
 /** "我的居住证办到哪了": the citizen's own applications, from the service API. */
-export async function progress(state: State, config: NodeConfig): Promise<Update> {
-  const { tools } = agentContext(config);
-  const serviceId = state.nlu?.service ?? null;
-  if (!tools) return { out: turnOut(state, { reply: say('need_login', { service: serviceName(serviceId) }), service: serviceId }) };
-  const apps = (await tools.listApplications()).filter((a) => !serviceId || a.serviceId === serviceId);
-  const what = serviceId ? `「${serviceName(serviceId)}」` : '';
-  const reply = apps.length === 0
-    ? say('progress_none', { what })
+export async function progress(state: State, runtime: NodeRuntime): Promise<Update> {
+  const { service } = step(state, 'progress');
+  const ctx = contextOf(runtime);
+  const name = ctx.catalogue.name(service);
+  if (!ctx.tools) return { plan: next(state), draft: said(state, { part: say('need_login', { service: name ?? '查询办件进度' }), service }) };
+  const all = await ctx.tools.listApplications();
+  // "出生一件事办到哪了": every part of the citizen's latest application of that bundle.
+  const bundle = ctx.catalogue.bundle(service);
+  if (bundle) {
+    const parts = all.filter((a) => a.bundleApplicationId && bundle.members.some((m) => m.service === a.serviceId));
+    const latest = parts[0]?.bundleApplicationId;
+    const order = (id: string) => bundle.members.findIndex((m) => m.service === id);
+    const mine = parts.filter((a) => a.bundleApplicationId === latest).sort((a, b) => order(a.serviceId) - order(b.serviceId));
+    if (mine.length) {
+      const items = mine.map((a) => say('progress_item', { service: a.serviceName, id: a.id, status: a.statusLabel, message: a.statusMessage })).join('\n');
+      return {
+        plan: next(state),
+        draft: said(state, { part: `${say('bundle_progress', { bundle: bundle.name, bundleId: latest! })}\n${items}`, outcome: 'answered', service, application: { id: mine[0]!.id, status: mine[0]!.status } }),
+      };
+    }
+  }
+  const apps = all.filter((a) => !service || a.serviceId === service);
+  const part = apps.length === 0
+    ? name ? say('progress_none_for', { service: name }) : say('progress_none')
     : say('progress_list', {
-        items: apps.slice(0, 5).map((a) => say('progress_item', { service: a.serviceName, id: a.id, status: `${statusLabel(a.status)}。${a.statusMessage}` })).join('；'),
+        items: apps.slice(0, 5).map((a) => say('progress_item', { service: a.serviceName, id: a.id, status: a.statusLabel, message: a.statusMessage })).join('\n'),
       });
   const latest = apps[0];
   return {
-    out: turnOut(state, {
-      reply, outcome: 'answered', service: serviceId, awaiting: state.awaiting,
-      application: latest ? { id: latest.id, status: latest.status } : null,
-    }),
+    plan: next(state),
+    draft: said(state, { part, outcome: 'answered', service, application: latest ? { id: latest.id, status: latest.status } : null }),
   };
 }
 
-/**
- * Words the reply (with a model, when there is one: only the reply changes, and only if the
- * rewording keeps every fact) and records the exchange: transcript lines (for staff) and the
- * turn (for the session view).
- */
-export async function finish(state: State, config: NodeConfig): Promise<Update> {
-  const at = new Date().toISOString();
-  const out = await wordTurn(config, state, state.out ?? turnOut(state, { reply: say('not_understood') }));
+/** An assent or thanks with nothing pending: never a new application. */
+export function acknowledge(state: State, runtime: NodeRuntime): Update {
+  const ctx = contextOf(runtime);
+  const s = state.submitted;
+  const part = s
+    ? say('acknowledge_submitted', { service: ctx.catalogue.name(s.service) ?? s.service, applicationId: s.applicationId, status: ctx.catalogue.statusLabel(s.status) })
+    : say('acknowledge');
+  return { plan: next(state), draft: said(state, { part }) };
+}
+
+export function smalltalk(state: State): Update {
+  const { kind } = step(state, 'smalltalk');
+  const part = kind === 'greeting' ? say('greeting')
+    : kind === 'thanks' ? say('thanks')
+    : kind === 'bye' ? say('bye')
+    : kind === 'out_of_scope' ? say('out_of_scope')
+    : say('not_understood');
+  return { plan: next(state), draft: said(state, { part, service: null, ...(kind === 'out_of_scope' ? { outcome: 'answered' as const } : {}) }) };
+}
+
+/** Keeps what else the citizen asked, and says it will be taken up. */
+export function defer(state: State, runtime: NodeRuntime): Update {
+  const { items } = step(state, 'defer');
+  const ctx = contextOf(runtime);
+  const names = items.map((i) => describe(i, ctx.catalogue.name(i.service))).join('、');
+  return { agenda: [...state.agenda, ...items], plan: next(state), draft: said(state, { part: say('deferred', { items: names }) }) };
+}
+
+function describe(i: AgendaItem, name: string | undefined): string {
+  if (i.kind === 'request') return `「${name ?? '另一件事'}」`;
+  return name ? `「${name}」的问题` : '一个问题';
+}
+
+/** Takes up the first thing kept: answers the question, or starts the other request. */
+export function resume(state: State, runtime: NodeRuntime): Update {
+  const ctx = contextOf(runtime);
+  const [item, ...rest] = state.agenda;
+  if (!item || state.task) return { plan: next(state) };
+  const name = ctx.catalogue.name(item.service);
+  if (item.kind === 'ask') {
+    return {
+      agenda: rest,
+      plan: next(state, { then: [{ type: 'answer', question: item.text, service: item.service, topics: item.topics }] }),
+      draft: said(state, { part: say('resume_ask', { what: name ? `「${name}」的问题` : '一个问题' }) }),
+    };
+  }
+  if (!item.service) return { agenda: rest, plan: next(state) };
+  const transactable = ctx.catalogue.get(item.service)?.transactable;
   return {
-    out,
-    transcript: [
-      { role: 'citizen', text: state.input, at },
-      { role: 'agent', text: out.reply, at },
-    ],
-    turns: [{ n: state.turns.length + 1, text: state.input, at, turn: out }],
+    agenda: rest,
+    plan: next(state, { then: transactable ? [{ type: 'start', service: item.service, values: {} }] : [{ type: 'offline', service: item.service }] }),
+    draft: said(state, { part: say('resume_request', { service: name ?? item.service }) }),
   };
 }

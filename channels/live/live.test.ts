@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { GovService } from '../../tools/sandbox/gov-service.js';
-import { startServer, type RunningServer } from '../e2e/harness.js';
+import { startServer, type RunningServer } from '../../test/e2e/harness.js';
 import { EspeakTts } from '../voice/tts.js';
 
 /**
@@ -104,11 +104,11 @@ describe('session socket: live delivery, avatar, speech', () => {
     // Written by another instance (a separate service object: no in-process event reaches
     // this hub), so only the database poll can deliver it.
     const otherInstance = new GovService(server.ctx.db.pool);
-    await otherInstance.replyHandoff(staff, handoffId, '另一台服务器上写的回复。');
+    await otherInstance.handoffs.reply(staff, handoffId, '另一台服务器上写的回复。');
     const second = await chat.next((f) => f.type === 'staff_message' && (f.message as { text: string }).text === '另一台服务器上写的回复。', 5000);
     expect(second.message).toMatchObject({ author: 'staff' });
 
-    await otherInstance.closeHandoff(staff, handoffId, '问题已解答，人工服务结束。');
+    await otherInstance.handoffs.close(staff, handoffId, '问题已解答，人工服务结束。');
     await chat.next((f) => f.type === 'staff_message' && (f.message as { author: string }).author === 'system', 5000);
     await chat.next((f) => f.type === 'handoff' && (f.handoff as { status: string }).status === 'closed', 5000);
 
@@ -132,7 +132,7 @@ describe('session socket: live delivery, avatar, speech', () => {
     const staff = await server.ctx.identity.verifyToken(
       (await post('/api/auth/staff-login', { username: server.ctx.config.STAFF_USERNAME, password: server.ctx.config.STAFF_PASSWORD })).body.token as string,
     );
-    await server.ctx.gov.replyHandoff(staff, handoffId, '只给孙明的回复');
+    await server.ctx.gov.handoffs.reply(staff, handoffId, '只给孙明的回复');
     await ca.next((f) => f.type === 'staff_message', 5000);
     await new Promise((r) => setTimeout(r, 1500));
     expect(cb.frames.filter((f) => f.type === 'staff_message')).toEqual([]);

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { AppError } from '../../core/errors.js';
 import type { AgentRuntime } from '../../agent/runtime.js';
+import type { Turn } from '../../agent/turn.js';
 
 // Any server flavour (the app uses the zod type provider and a pino logger).
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -13,7 +14,7 @@ type AnyFastify = FastifyInstance<any, any, any, any, any>;
  *
  *   xiaoshen_turn_duration_seconds      histogram of whole turns (graph, database, tools), by channel
  *   xiaoshen_turns_total                turns by service and outcome (submitted, handoff, answered, declined, none)
- *   xiaoshen_handoffs_total             handoffs to staff by service and reason
+ *   xiaoshen_handoffs_total             handoffs a citizen asked for, by reason
  *   xiaoshen_turn_errors_total          turns that failed, by error code ('internal' for unexpected ones)
  *   xiaoshen_http_errors_total          HTTP responses >= 400 by route and status
  *   xiaoshen_rate_limited_total         requests refused by a rate limit, by scope (ip, identity)
@@ -22,7 +23,12 @@ type AnyFastify = FastifyInstance<any, any, any, any, any>;
  *
  * Each server has its own registry (tests run several in one process); the process metrics
  * are collected once per process and merged in on scrape. With METRICS_TOKEN set, a scrape
- * must send `Authorization: Bearer <METRICS_TOKEN>`.
+ * must send `Authorization: Bearer <METRICS_TOKEN>`; in production there is no /metrics
+ * without one.
+ *
+ * No label may tell anything about a person: a submission that the service sends to staff
+ * review (e.g. because of a record on file) counts exactly like one issued at once — as a
+ * submission of that service — and review handoffs are not counted as handoffs at all.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -41,8 +47,8 @@ export class Metrics {
   });
   readonly handoffs = new Counter({
     name: 'xiaoshen_handoffs_total',
-    help: 'Conversations handed off to service-centre staff, by service and reason',
-    labelNames: ['service', 'reason'] as const,
+    help: 'Conversations a citizen asked to hand off to service-centre staff, by reason',
+    labelNames: ['reason'] as const,
     registers: [this.registry],
   });
   readonly turnErrors = new Counter({
@@ -84,7 +90,7 @@ function processRegistry(): Registry {
   return processMetrics;
 }
 
-export type TurnRunner = Pick<AgentRuntime, 'runTurn' | 'view'>;
+export type TurnRunner = Pick<AgentRuntime, 'runTurn' | 'view' | 'open'>;
 
 /**
  * The agent runtime with every turn measured: latency, outcome by service, handoffs, errors.
@@ -93,15 +99,19 @@ export type TurnRunner = Pick<AgentRuntime, 'runTurn' | 'view'>;
 export function instrumentAgent(runtime: TurnRunner, metrics: Metrics): TurnRunner {
   return {
     view: (sessionId) => runtime.view(sessionId),
+    async open(sessionId, citizenId) {
+      const turn = await runtime.open(sessionId, citizenId);
+      metrics.turns.inc(turnLabels(turn));
+      return turn;
+    },
     async runTurn(sessionId, citizenId, text, opts) {
       const channel = opts?.onDelta ? 'ws' : 'http';
       const end = metrics.turnDuration.startTimer({ channel });
       metrics.inFlight.inc();
       try {
         const turn = await runtime.runTurn(sessionId, citizenId, text, opts);
-        const service = turn.service ?? 'none';
-        metrics.turns.inc({ service, outcome: turn.outcome ?? 'none' });
-        if (turn.handoff) metrics.handoffs.inc({ service, reason: turn.handoff.reason });
+        metrics.turns.inc(turnLabels(turn));
+        if (turn.handoff && turn.handoff.reason !== 'review' && !turn.application) metrics.handoffs.inc({ reason: turn.handoff.reason });
         return turn;
       } catch (err) {
         metrics.turnErrors.inc({ code: err instanceof AppError ? err.code : 'internal' });
@@ -114,13 +124,26 @@ export function instrumentAgent(runtime: TurnRunner, metrics: Metrics): TurnRunn
   };
 }
 
-/** GET /metrics, and the count of HTTP error responses. */
-export async function registerMetrics(app: AnyFastify, metrics: Metrics, opts: { token?: string } = {}): Promise<void> {
+/**
+ * A turn's labels. A turn that submitted an application counts as `submitted` whatever the
+ * service did with it next: instant issue and staff review must look the same from outside.
+ */
+export function turnLabels(turn: Pick<Turn, 'service' | 'outcome' | 'application'>): { service: string; outcome: string } {
+  const outcome = turn.application && (turn.outcome === 'handoff' || turn.outcome === 'submitted') ? 'submitted' : turn.outcome ?? 'none';
+  return { service: turn.service ?? 'none', outcome };
+}
+
+/** GET /metrics (refused in production without a token), and the count of HTTP error responses. */
+export async function registerMetrics(app: AnyFastify, metrics: Metrics, opts: { token?: string; production?: boolean } = {}): Promise<void> {
   app.addHook('onResponse', async (req: FastifyRequest, reply) => {
     if (reply.statusCode >= 400) {
       metrics.httpErrors.inc({ route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
     }
   });
+  if (opts.production && !opts.token) {
+    app.log.warn('METRICS_TOKEN is not set: /metrics is disabled in production');
+    return;
+  }
   app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
     if (opts.token && !sameSecret(req.headers.authorization ?? '', `Bearer ${opts.token}`)) {
       throw new AppError('unauthorized', 401, '需要监控令牌（Authorization: Bearer <METRICS_TOKEN>）。');

@@ -1,7 +1,6 @@
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { AppError } from '../../core/errors.js';
 import { principalKey, type Principal } from '../../tools/identity/principal.js';
 
@@ -33,29 +32,22 @@ export interface LimitsConfig {
   trustProxy: boolean;
 }
 
-const bool = z.preprocess((v) => (typeof v === 'string' ? ['1', 'true', 'yes'].includes(v.toLowerCase()) : v), z.boolean());
-
-const LimitsEnv = z.object({
-  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
-  RATE_LIMIT_IP_MAX: z.coerce.number().int().min(0).default(1200),
-  RATE_LIMIT_IDENTITY_MAX: z.coerce.number().int().min(0).default(120),
-  RATE_LIMIT_TRUST_PROXY: bool.default(false),
-});
-
 /**
- * Limits from the environment (defaults: 1,200 requests per IP and 120 turns per identity per
+ * Limits from the configuration (defaults: 1,200 requests per IP and 120 turns per identity per
  * minute). Under NODE_ENV=test the limits are off unless RATE_LIMIT_IP_MAX /
  * RATE_LIMIT_IDENTITY_MAX are set: test suites and the eval harness drive hundreds of turns a
  * minute as one sandbox citizen from one address.
  */
-export function limitsFromEnv(env: NodeJS.ProcessEnv = process.env, nodeEnv: string | undefined = env.NODE_ENV): LimitsConfig {
-  const defaults = nodeEnv === 'test' ? { RATE_LIMIT_IP_MAX: '0', RATE_LIMIT_IDENTITY_MAX: '0' } : {};
-  const parsed = LimitsEnv.safeParse({ ...defaults, ...env });
-  if (!parsed.success) {
-    throw new Error(`Invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
-  const e = parsed.data;
-  return { windowMs: e.RATE_LIMIT_WINDOW_MS, ipMax: e.RATE_LIMIT_IP_MAX, identityMax: e.RATE_LIMIT_IDENTITY_MAX, trustProxy: e.RATE_LIMIT_TRUST_PROXY };
+export function limitsFromConfig(config: {
+  NODE_ENV: string; RATE_LIMIT_WINDOW_MS: number; RATE_LIMIT_IP_MAX?: number | undefined; RATE_LIMIT_IDENTITY_MAX?: number | undefined; RATE_LIMIT_TRUST_PROXY: boolean;
+}): LimitsConfig {
+  const test = config.NODE_ENV === 'test';
+  return {
+    windowMs: config.RATE_LIMIT_WINDOW_MS,
+    ipMax: config.RATE_LIMIT_IP_MAX ?? (test ? 0 : 1200),
+    identityMax: config.RATE_LIMIT_IDENTITY_MAX ?? (test ? 0 : 120),
+    trustProxy: config.RATE_LIMIT_TRUST_PROXY,
+  };
 }
 
 /** Checks one turn (or new session) of `principal` against the identity limit; throws a 429 AppError. */

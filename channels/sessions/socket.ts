@@ -7,23 +7,7 @@ import type { Principal } from '../../tools/identity/principal.js';
 import type { LiveFrame, LiveHub } from '../live/hub.js';
 import { asrErrors } from '../voice/asr.js';
 import type { VoicePipeline } from '../voice/pipeline.js';
-import type { SessionRoutesOptions } from './plugin.js';
-import { parseMessageText } from './plugin.js';
-
-/**
- * Optional capabilities of the session socket. All additive: a client that sends only
- * `message`/`ping` frames gets the same `ready`, `state`, `delta`, `turn`, `pong` and `error`
- * frames as without them, plus frame types it may ignore (`avatar`; `staff_message`,
- * `handoff`, `application` when staff act on its case).
- */
-export interface SessionSocketExtras {
-  /** Voice input (`audio` frames, binary frames) and spoken replies (`speak: true`). */
-  voice?: VoicePipeline;
-  /** Live delivery of staff replies and application decisions; avatar relay between sockets. */
-  live?: LiveHub;
-  /** Pause between paced `delta` pieces for clients that ask for `stream: true`, ms (default 25). */
-  streamDelayMs?: number;
-}
+import { parseMessageText, type SessionRoutesOptions, type SessionSocketExtras } from './messages.js';
 
 /** How a digital-human renderer should look: the one stream kiosks and renderers follow. */
 export type AvatarState = 'idle' | 'listening' | 'thinking' | 'speaking';
@@ -76,6 +60,11 @@ export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOpt
     await scope.register(websocket, { options: { maxPayload: MAX_WS_PAYLOAD } });
     scope.get('/api/sessions/:id/ws', { websocket: true }, async (socket, req) => {
       coalesceWrites(socket);
+      // Frames may arrive before the session is checked (a client sending on 'open'): they are
+      // queued, in order, and answered once the socket is ready — never dropped.
+      const early: [Buffer, boolean][] = [];
+      let onFrame: ((raw: Buffer, isBinary: boolean) => void) | null = null;
+      socket.on('message', (raw: Buffer, isBinary: boolean) => (onFrame ? onFrame(raw, isBinary) : early.push([raw, isBinary])));
       const query = req.query as { token?: string };
       if (!req.headers.authorization && typeof query.token === 'string') req.headers.authorization = `Bearer ${query.token}`;
       let session;
@@ -217,13 +206,14 @@ export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOpt
       };
 
       socket.send(JSON.stringify({ type: 'ready', sessionId }));
-      socket.on('message', (raw: Buffer, isBinary: boolean) => {
+      onFrame = (raw, isBinary) => {
         void handle(raw, isBinary).catch((err: unknown) => {
           if (err instanceof AppError) return sendError(socket, err.code, err.message);
           req.log.error({ err }, 'websocket turn failed');
           sendError(socket, 'internal', '系统繁忙，请稍后再试。');
         });
-      });
+      };
+      for (const [raw, isBinary] of early.splice(0)) onFrame(raw, isBinary);
     });
   });
 }

@@ -62,6 +62,12 @@ export class SessionStore {
     return toRow(rows[0]);
   }
 
+  /** The citizen a session belongs to (null for an anonymous one); undefined when there is no such session. */
+  async ownerOf(id: string): Promise<string | null | undefined> {
+    const { rows } = await this.pool.query<{ citizen_id: string | null }>('SELECT citizen_id FROM chat_sessions WHERE id = $1', [id]);
+    return rows[0] ? rows[0].citizen_id : undefined;
+  }
+
   async touch(id: string): Promise<void> {
     await this.pool.query('UPDATE chat_sessions SET last_active_at = now() WHERE id = $1', [id]);
   }

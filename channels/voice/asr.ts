@@ -1,5 +1,6 @@
 import { AppError } from '../../core/errors.js';
 import type { AudioClip } from './audio.js';
+import { postSpeech } from './provider-http.js';
 
 /** Speech to text. One interface; the provider is chosen from configuration at the edge. */
 export interface AsrProvider {
@@ -34,11 +35,7 @@ export interface OpenAiAsrOptions {
  */
 export class OpenAiCompatibleAsr implements AsrProvider {
   readonly name = 'openai-compatible';
-  private readonly fetchImpl: typeof fetch;
-
-  constructor(private readonly opts: OpenAiAsrOptions) {
-    this.fetchImpl = opts.fetch ?? fetch;
-  }
+  constructor(private readonly opts: OpenAiAsrOptions) {}
 
   async transcribe(clip: AudioClip, opts: { language?: string; signal?: AbortSignal } = {}): Promise<string> {
     const form = new FormData();
@@ -46,24 +43,7 @@ export class OpenAiCompatibleAsr implements AsrProvider {
     form.append('model', this.opts.model);
     form.append('language', opts.language ?? 'zh');
     form.append('response_format', 'json');
-    const url = `${this.opts.baseUrl.replace(/\/+$/, '')}/audio/transcriptions`;
-    const timeout = AbortSignal.timeout(this.opts.timeoutMs ?? 30_000);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-    let res: Response;
-    try {
-      res = await this.fetchImpl(url, {
-        method: 'POST',
-        body: form,
-        headers: this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {},
-        signal,
-      });
-    } catch {
-      throw asrErrors.failed();
-    }
-    if (!res.ok) {
-      await res.body?.cancel().catch(() => undefined);
-      throw asrErrors.failed();
-    }
+    const res = await postSpeech(this.opts, 'audio/transcriptions', { body: form, signal: opts.signal }, asrErrors.failed);
     const type = res.headers.get('content-type') ?? '';
     const raw = await res.text();
     if (type.includes('json') || raw.trimStart().startsWith('{')) {

@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { AppError } from '../../core/errors.js';
 import { normaliseWav, parseWav } from './audio.js';
+import { postSpeech } from './provider-http.js';
 
 /** Text to speech. One interface; the provider is chosen from configuration at the edge. */
 export interface TtsProvider {
@@ -53,33 +54,14 @@ export interface OpenAiTtsOptions {
 /** The OpenAI-compatible `POST {base}/audio/speech` `{model, input, voice, response_format:"wav"}`. */
 export class OpenAiCompatibleTts implements TtsProvider {
   readonly name = 'openai-compatible';
-  private readonly fetchImpl: typeof fetch;
-
-  constructor(private readonly opts: OpenAiTtsOptions) {
-    this.fetchImpl = opts.fetch ?? fetch;
-  }
+  constructor(private readonly opts: OpenAiTtsOptions) {}
 
   async synthesize(text: string, opts: { signal?: AbortSignal } = {}): Promise<SpeechAudio> {
-    const url = `${this.opts.baseUrl.replace(/\/+$/, '')}/audio/speech`;
-    const timeout = AbortSignal.timeout(this.opts.timeoutMs ?? 30_000);
-    let res: Response;
-    try {
-      res = await this.fetchImpl(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}),
-        },
-        body: JSON.stringify({ model: this.opts.model, input: text, voice: this.opts.voice ?? 'alloy', response_format: 'wav' }),
-        signal: opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout,
-      });
-    } catch {
-      throw ttsErrors.failed();
-    }
-    if (!res.ok) {
-      await res.body?.cancel().catch(() => undefined);
-      throw ttsErrors.failed();
-    }
+    const res = await postSpeech(this.opts, 'audio/speech', {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: this.opts.model, input: text, voice: this.opts.voice ?? 'alloy', response_format: 'wav' }),
+      signal: opts.signal,
+    }, ttsErrors.failed);
     const audio = Buffer.from(await res.arrayBuffer());
     if (audio.length === 0 || audio.length > MAX_TTS_BYTES) throw ttsErrors.failed();
     if (parseWav(audio)) return wavAudio(audio);

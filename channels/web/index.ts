@@ -3,7 +3,7 @@ import type { Config } from '../../core/config.js';
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { LiveHub, type LiveEventSource } from '../live/hub.js';
-import type { SessionSocketExtras } from '../sessions/socket.js';
+import type { SessionSocketExtras } from '../sessions/messages.js';
 import { VoicePipeline } from '../voice/pipeline.js';
 import { voiceRoutes } from '../voice/routes.js';
 import { webPages } from './plugin.js';

@@ -8,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import type { Act, NluEngine, NluResult } from '../../agent/nlu/types.js';
+import type { Act, NluEngine, NluResult, Signals } from '../../agent/nlu/types.js';
 import { ACTS } from '../../agent/nlu/types.js';
 
 export interface BaselineTrainingExample {
@@ -34,6 +34,10 @@ type NlpManagerCtor = new (settings: Record<string, unknown>) => NlpManagerLike;
 const require = createRequire(import.meta.url);
 
 export const BASELINE_NAME = 'nlp.js';
+
+const NO_SIGNALS: Signals = {
+  interrogative: false, plainAssent: false, assent: false, negation: false, delay: false, joke: false, instruction: false,
+};
 const SEP = '|';
 
 export function intentLabel(act: string, service: string | null): string {
@@ -94,7 +98,10 @@ export async function createNlpJsBaseline(trainingData: readonly BaselineTrainin
         confidence: Number.isFinite(r.score) ? r.score : 0,
         candidates,
         needsClarification: false,
-        dialogue: null,
+        // NLP.js reads no dialogue acts and no consent cues: an intent label only.
+        acts: [],
+        signals: { ...NO_SIGNALS },
+        freeText: '',
         normalized: text,
       };
     },

@@ -2,8 +2,10 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyRequest } from 'fastify';
 import { createJsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { AppContext } from '../../core/context.js';
+import type { Logger } from '../../core/log.js';
 import { maskSensitiveText } from '../../core/mask.js';
+import type { IdentityProvider } from '../identity/provider.js';
+import type { GovService } from '../sandbox/gov-service.js';
 import { mcpHttpPlugin } from '../mcp/http.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { govApiPlugin } from './plugin.js';
@@ -17,11 +19,19 @@ export const VERSION = '0.1.0';
  * The fastify app with everything but the agent: pino logging with identifiers masked, zod
  * validation with Chinese messages, one error shape (`{"error": {"code", "message"}}`),
  * OpenAPI at /docs, the sandbox service API and the MCP endpoint at /mcp.
- * channels/server.ts builds on it (sessions, channels); tests use it on its own.
+ * app/server.ts builds on it (sessions, channels); tests use it on its own.
  */
-export async function createApiServer(ctx: AppContext) {
+export interface ApiDeps {
+  gov: GovService;
+  identity: IdentityProvider;
+  log: Logger;
+  /** Shown by /api/health: 'pglite' or 'postgres'. */
+  dbKind: string;
+}
+
+export async function createApiServer(deps: ApiDeps) {
   // Request logs carry the URL with ID numbers and phone numbers masked (bodies are never logged).
-  const log = ctx.log.child({ component: 'http' }, {
+  const log = deps.log.child({ component: 'http' }, {
     serializers: {
       req: (req: FastifyRequest) => ({ method: req.method, url: maskSensitiveText(req.url).replace(/([?&](?:token|access_token)=)[^&]*/gi, '$1[masked]'), remoteAddress: req.ip }),
     },
@@ -49,8 +59,8 @@ export async function createApiServer(ctx: AppContext) {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  await app.register(govApiPlugin, { gov: ctx.gov, identity: ctx.identity, dbKind: ctx.db.kind, version: VERSION });
-  await app.register(mcpHttpPlugin, { gov: ctx.gov, identity: ctx.identity, log: ctx.log, path: '/mcp' });
+  await app.register(govApiPlugin, { gov: deps.gov, identity: deps.identity, dbKind: deps.dbKind, version: VERSION });
+  await app.register(mcpHttpPlugin, { gov: deps.gov, identity: deps.identity, log: deps.log, path: '/mcp' });
   return app;
 }
 

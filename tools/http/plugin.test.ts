@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiServer, type ApiServer } from './app.js';
-import { createTestContext, type TestContext } from '../testing.js';
+import { apiDeps, createTestContext, type TestContext } from '../../test/context.js';
 
 /** The HTTP API through the API server (fastify inject): auth, ownership, staff, bad input. */
 const CHINESE = /[\u4e00-\u9fff]/;
@@ -31,7 +31,7 @@ describe('HTTP API', () => {
 
   beforeAll(async () => {
     ctx = await createTestContext('pglite');
-    app = await createApiServer(ctx);
+    app = await createApiServer(apiDeps(ctx));
     sun = (await call('POST', '/api/auth/sandbox-login', { body: { citizenId: 'c-sun-ming' } })).body.token;
     zhao = (await call('POST', '/api/auth/sandbox-login', { body: { citizenId: 'c-zhao-lei' } })).body.token;
     staff = (await call('POST', '/api/auth/staff-login', { body: { username: 'staff01', password: 'shanghai-staff-demo' } })).body.token;
@@ -116,16 +116,52 @@ describe('HTTP API', () => {
     });
   });
 
+  describe('withdrawal', () => {
+    it('lets the owner withdraw while unprocessed, nobody else, never twice; the audit log records it', async () => {
+      const lin = (await call('POST', '/api/auth/sandbox-login', { body: { citizenId: 'c-lin-xiao' } })).body.token;
+      const made = await call('POST', '/api/applications', { token: lin, body: { serviceId: 'social_security_card', values: { delivery_method: '网点自取' }, idempotencyKey: 'lin-http-wd-0001' } });
+      expect(made.status).toBe(201);
+      const id = made.body.application.id;
+      expect(made.body.application).toMatchObject({ status: 'submitted', withdrawable: true });
+      // Someone else's application does not exist for them; staff use their own routes.
+      expectError(await call('POST', `/api/applications/${id}/withdraw`, { token: sun, body: {} }), 404);
+      expectError(await call('POST', `/api/applications/${id}/withdraw`, { token: staff, body: {} }), 403);
+      expectError(await call('POST', `/api/applications/${id}/withdraw`, { body: {} }), 401);
+      const done = await call('POST', `/api/applications/${id}/withdraw`, { token: lin, body: { reason: '地址填错了' } });
+      expect(done.status).toBe(200);
+      expect(done.body).toMatchObject({ id, status: 'withdrawn', statusLabel: '已撤回', withdrawable: false });
+      expectError(await call('POST', `/api/applications/${id}/withdraw`, { token: lin, body: {} }), 409);
+      const audit = await ctx.db.pool.query(`SELECT actor_kind, actor_id, subject_citizen_id, why, what FROM audit_log WHERE action = 'application.withdraw' ORDER BY id DESC LIMIT 1`);
+      expect(audit.rows[0]).toMatchObject({ actor_kind: 'citizen', actor_id: 'c-lin-xiao', subject_citizen_id: 'c-lin-xiao', why: '市民撤回申请：地址填错了' });
+      expect(JSON.stringify(audit.rows[0].what)).toContain(id);
+    });
+
+    it('refuses to withdraw what the department has already dealt with, saying why in Chinese', async () => {
+      const issued = await call('POST', '/api/applications', { token: sun, body: { serviceId: 'criminal_record_certificate', values: { purpose: '就业' }, idempotencyKey: 'sun-http-wd-0001' } });
+      expect(issued.body.application.status).toBe('issued');
+      const r = await call('POST', `/api/applications/${issued.body.application.id}/withdraw`, { token: sun, body: {} });
+      expectError(r, 409);
+      expect(r.body.error.message).toMatch(/不能撤回/);
+    });
+  });
+
   describe('staff console', () => {
     it('reviews the queue, approves 赵磊\'s case, and works a handoff end to end', async () => {
       const queue = await call('GET', '/api/staff/applications', { token: staff });
       expect(queue.body.map((q: { application: { id: string } }) => q.application.id)).toContain(zhaoApplication);
+      // Approval needs the review handoff claimed first (by the staff member who decides).
+      expectError(await call('POST', `/api/staff/applications/${zhaoApplication}/approve`, { token: staff, body: { note: '核查无误' } }), 409);
+      const review = (await call('GET', '/api/staff/handoffs', { token: staff })).body.find((x: { applicationId: string | null }) => x.applicationId === zhaoApplication);
+      expect(review).toMatchObject({ reason: 'review', status: 'waiting' });
+      const reviewDetail = await call('GET', `/api/staff/handoffs/${review.id}`, { token: staff });
+      expect(reviewDetail.body.staffNote).toMatch(/核实|核查/);
+      expect((await call('POST', `/api/staff/handoffs/${review.id}/claim`, { token: staff })).body.status).toBe('claimed');
       const approved = await call('POST', `/api/staff/applications/${zhaoApplication}/approve`, { token: staff, body: { note: '核查无误' } });
       expect(approved.body.status).toBe('issued');
       expectError(await call('POST', `/api/staff/applications/${zhaoApplication}/return`, { token: staff, body: { reason: '材料不全' } }), 409);
 
-      const h = await ctx.gov.createHandoff(await ctx.identity.verifyToken(sun), {
-        reason: 'not_understood', transcript: [{ role: 'citizen', text: '我手机号13800000001' }], form: { phone: '13800000001' }, sessionId: 'sess-http',
+      const h = await ctx.gov.handoffs.create(await ctx.identity.verifyToken(sun), {
+        reason: 'not_understood', transcript: [{ role: 'citizen', text: '我手机号13800000001' }], form: { phone: '13800000001' },
       });
       const list = await call('GET', '/api/staff/handoffs', { token: staff });
       expect(list.body.find((x: { id: string }) => x.id === h.id)).toMatchObject({ status: 'waiting', waitingSeconds: expect.any(Number) });
@@ -196,7 +232,7 @@ describe('HTTP API', () => {
     let logged = '';
     const sink = new Writable({ write(chunk, _enc, done) { logged += String(chunk); done(); } });
     const logCtx = { ...ctx, log: createLogger('info', 'test', sink) };
-    const logApp = await createApiServer(logCtx);
+    const logApp = await createApiServer(apiDeps(logCtx));
     try {
       await logApp.inject({ method: 'GET', url: '/api/services?q=310101198803122038' });
       await logApp.inject({ method: 'GET', url: '/api/services/13800000001' });

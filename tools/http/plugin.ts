@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { badRequest } from '../../core/errors.js';
 import {
-  Application, Licence, Prefill, PrefillInput, Profile, ServiceSummary, SubmitResult,
+  Application, BundleApplicationView, BundleInput, BundlePrefill, Licence, OfferAnswer, OfferView, Prefill, PrefillInput, Profile,
+  ServiceSummary, SubmitBundleResult, SubmitResult,
 } from '../contract.js';
 import type { IdentityProvider } from '../identity/provider.js';
 import type { GovService } from '../sandbox/gov-service.js';
@@ -11,7 +12,8 @@ import { bearerAuth, citizenOf, requirePrincipal, staffOf } from './auth.js';
 import { ErrorBody } from './errors.js';
 import {
   FullViewBody, HandoffQueueQuery, Health, IdParams, KioskCardLoginBody, KioskHeaders, LoginResponse, MessagesQuery, NoteBody,
-  ReasonBody, ReviewQueueQuery, SandboxLoginBody, ServiceDetail, ServicesQuery, StaffLoginBody, SubmitBody, SubmitHeaders, TextBody,
+  OfferAnswerBody, OffersQuery, ReasonBody, ReviewQueueQuery, SandboxLoginBody, ServiceDetail, ServicesQuery, StaffLoginBody, SubmitBody,
+  SubmitBundleBody, SubmitHeaders, TextBody, WithdrawBody,
 } from './schemas.js';
 
 export interface GovApiOptions {
@@ -58,55 +60,62 @@ export const govApiPlugin: FastifyPluginAsyncZod<GovApiOptions> = async (app, { 
 
   // ---- the caller's own data ----------------------------------------------------------
   app.get('/api/me', {
-    preHandler: citizen, schema: { tags: ['me'], summary: '本人信息（脱敏）', security: secured, response: { 200: Profile, ...errors } },
-  }, async (req) => gov.getProfile(citizenOf(req)));
+    preValidation: citizen, schema: { tags: ['me'], summary: '本人信息（脱敏）', security: secured, response: { 200: Profile, ...errors } },
+  }, async (req) => gov.citizens.profile(citizenOf(req)));
 
   app.get('/api/me/licences', {
-    preHandler: citizen, schema: { tags: ['me'], summary: '本人电子证照（卡包），含已出具的证明', security: secured, response: { 200: z.array(Licence), ...errors } },
-  }, async (req) => gov.listLicences(citizenOf(req)));
+    preValidation: citizen, schema: { tags: ['me'], summary: '本人电子证照（卡包），含已出具的证明', security: secured, response: { 200: z.array(Licence), ...errors } },
+  }, async (req) => gov.citizens.licences(citizenOf(req)));
 
   app.get('/api/me/applications', {
-    preHandler: citizen, schema: { tags: ['me'], summary: '本人办件列表', security: secured, response: { 200: z.array(Application), ...errors } },
-  }, async (req) => gov.listMyApplications(citizenOf(req)));
+    preValidation: citizen, schema: { tags: ['me'], summary: '本人办件列表', security: secured, response: { 200: z.array(Application), ...errors } },
+  }, async (req) => gov.applications.listMine(citizenOf(req)));
 
   app.get('/api/me/handoffs/:id', {
-    preHandler: citizen,
+    preValidation: citizen,
     schema: { tags: ['me'], summary: '本人的人工服务及工作人员回复', security: secured, params: IdParams, querystring: MessagesQuery, response: { 200: MyHandoff, ...errors } },
-  }, async (req) => gov.getMyHandoff(citizenOf(req), req.params.id, req.query.after));
+  }, async (req) => gov.handoffs.getMine(citizenOf(req), req.params.id, req.query.after));
 
   app.post('/api/me/handoffs/:id/messages', {
-    preHandler: citizen,
+    preValidation: citizen,
     schema: { tags: ['me'], summary: '在人工服务中留言', security: secured, params: IdParams, body: TextBody, response: { 200: HandoffMessage, ...errors } },
-  }, async (req) => gov.postCitizenMessage(citizenOf(req), req.params.id, req.body.text));
+  }, async (req) => gov.handoffs.postCitizenMessage(citizenOf(req), req.params.id, req.body.text));
 
   app.get('/api/applications/:id', {
-    preHandler: anyone,
+    preValidation: anyone,
     schema: { tags: ['applications'], summary: '办件详情（本人或工作人员）', security: secured, params: IdParams, response: { 200: Application, ...errors } },
-  }, async (req) => gov.getApplication(requirePrincipal(req), { applicationId: req.params.id }));
+  }, async (req) => gov.applications.get(requirePrincipal(req), { applicationId: req.params.id }));
 
   // ---- catalogue ----------------------------------------------------------------------
   app.get('/api/services', {
     schema: { tags: ['services'], summary: '办事事项目录；带 q 时按名称/别名检索', querystring: ServicesQuery, response: { 200: z.array(ServiceSummary), ...errors } },
-  }, async (req) => (req.query.q ? gov.searchServices(null, { query: req.query.q, limit: req.query.limit }) : gov.listServices()));
+  }, async (req) => (req.query.q ? gov.services.search(null, { query: req.query.q, limit: req.query.limit }) : gov.services.list()));
 
   app.get('/api/services/:id', {
     schema: { tags: ['services'], summary: '事项详情与办事指南', params: IdParams, response: { 200: ServiceDetail, ...errors } },
   }, async (req) => {
-    const s = gov.getService(req.params.id);
+    const s = gov.services.get(req.params.id);
     return {
       id: s.id, name: s.name, department: s.department, transactable: s.transactable, aliases: s.aliases,
-      fields: s.fields ?? [], guide: gov.getServiceGuide(null, { serviceId: s.id }),
+      fields: (s.fields ?? []).map((f) => ({
+        key: f.key, label: f.label, source: f.source,
+        ...(f.options ? { options: f.options } : {}),
+        ...(typeof f.when === 'string' ? { when: f.when } : {}),
+        ...(f.editable ? { editable: true } : {}),
+        ...(f.optional ? { optional: true } : {}),
+      })),
+      guide: gov.services.guide(null, { serviceId: s.id }),
     };
   });
 
   // ---- applying -----------------------------------------------------------------------
   app.post('/api/applications/prefill', {
-    preHandler: citizen,
+    preValidation: citizen,
     schema: { tags: ['applications'], summary: '预填申请表（共享数据、电子证照免于提交）', security: secured, body: PrefillInput, response: { 200: Prefill, ...errors } },
-  }, async (req) => gov.prefill(citizenOf(req), req.body));
+  }, async (req) => gov.applications.prefill(citizenOf(req), req.body));
 
   app.post('/api/applications', {
-    preHandler: citizen,
+    preValidation: citizen,
     schema: {
       tags: ['applications'], summary: '提交申请（幂等：Idempotency-Key 请求头或 idempotencyKey 字段）', security: secured,
       body: SubmitBody, headers: SubmitHeaders, response: { 200: SubmitResult, 201: SubmitResult, ...errors },
@@ -118,58 +127,107 @@ export const govApiPlugin: FastifyPluginAsyncZod<GovApiOptions> = async (app, { 
     if (header && req.body.idempotencyKey && header !== req.body.idempotencyKey) {
       throw badRequest('Idempotency-Key 请求头与 idempotencyKey 字段不一致。');
     }
-    const result = await gov.submit(citizenOf(req), { ...req.body, idempotencyKey: key });
+    const result = await gov.applications.submit(citizenOf(req), { ...req.body, idempotencyKey: key });
     return reply.status(result.duplicate ? 200 : 201).send(result);
   });
 
+  // ---- 免申即享 and 一件事 --------------------------------------------------------------
+  app.get('/api/me/offers', {
+    preValidation: citizen,
+    schema: { tags: ['me'], summary: '免申即享：根据共享数据本人可直接享受的待遇', security: secured, querystring: OffersQuery, response: { 200: z.array(OfferView), ...errors } },
+  }, async (req) => gov.offers.list(citizenOf(req), { all: req.query.all === 'true' }));
+
+  app.post('/api/me/offers/:id/answer', {
+    preValidation: citizen,
+    schema: { tags: ['me'], summary: '回复待遇推送：不需要（不再推送）或以后再说', security: secured, params: IdParams, body: OfferAnswerBody, response: { 200: OfferAnswer, ...errors } },
+  }, async (req) => gov.offers.answer(citizenOf(req), { offerId: req.params.id, answer: req.body.answer }));
+
+  app.post('/api/bundles/prefill', {
+    preValidation: citizen,
+    schema: { tags: ['bundles'], summary: '预填“一件事”联办表单：哪些事项适用及原因、需补充的信息', security: secured, body: BundleInput, response: { 200: BundlePrefill, ...errors } },
+  }, async (req) => gov.bundles.prefill(citizenOf(req), req.body));
+
+  app.post('/api/bundles', {
+    preValidation: citizen,
+    schema: {
+      tags: ['bundles'], summary: '提交“一件事”：每个部门一份申请，同一幂等键重复确认不重复提交', security: secured,
+      body: SubmitBundleBody, headers: SubmitHeaders, response: { 200: SubmitBundleResult, 201: SubmitBundleResult, ...errors },
+    },
+  }, async (req, reply) => {
+    const header = req.headers['idempotency-key'];
+    const key = req.body.idempotencyKey ?? header;
+    if (!key) throw badRequest('缺少幂等键：请在 Idempotency-Key 请求头或 idempotencyKey 字段中提供（8–128 个字符）。');
+    if (header && req.body.idempotencyKey && header !== req.body.idempotencyKey) throw badRequest('Idempotency-Key 请求头与 idempotencyKey 字段不一致。');
+    const result = await gov.bundles.submit(citizenOf(req), { ...req.body, idempotencyKey: key });
+    return reply.status(result.duplicate ? 200 : 201).send(result);
+  });
+
+  app.get('/api/me/bundles', {
+    preValidation: citizen,
+    schema: { tags: ['me'], summary: '本人“一件事”办件（各部门进度）', security: secured, response: { 200: z.array(BundleApplicationView), ...errors } },
+  }, async (req) => gov.bundles.listMine(citizenOf(req)));
+
+  app.get('/api/bundles/:id', {
+    preValidation: anyone,
+    schema: { tags: ['bundles'], summary: '“一件事”办件详情（本人或工作人员）', security: secured, params: IdParams, response: { 200: BundleApplicationView, ...errors } },
+  }, async (req) => gov.bundles.get(requirePrincipal(req), { bundleApplicationId: req.params.id }));
+
+  app.post('/api/applications/:id/withdraw', {
+    preValidation: citizen,
+    schema: {
+      tags: ['applications'], summary: '撤回本人申请（仅限“已提交，待受理”）', security: secured, params: IdParams,
+      body: WithdrawBody, response: { 200: Application, ...errors },
+    },
+  }, async (req) => gov.applications.withdraw(citizenOf(req), { applicationId: req.params.id, ...(req.body?.reason ? { reason: req.body.reason } : {}) }));
+
   // ---- staff console ------------------------------------------------------------------
   app.get('/api/staff/handoffs', {
-    preHandler: staff,
+    preValidation: staff,
     schema: { tags: ['staff'], summary: '转人工队列（含等待时长）', security: secured, querystring: HandoffQueueQuery, response: { 200: z.array(HandoffSummary), ...errors } },
-  }, async (req) => gov.listHandoffQueue(staffOf(req), { status: req.query.status }));
+  }, async (req) => gov.handoffs.queue(staffOf(req), { status: req.query.status }));
 
   app.get('/api/staff/handoffs/:id', {
-    preHandler: staff,
+    preValidation: staff,
     schema: { tags: ['staff'], summary: '转人工工单详情（身份证号、手机号已脱敏）', security: secured, params: IdParams, response: { 200: HandoffDetail, ...errors } },
-  }, async (req) => gov.getHandoff(staffOf(req), req.params.id));
+  }, async (req) => gov.handoffs.detail(staffOf(req), req.params.id));
 
   app.post('/api/staff/handoffs/:id/full-view', {
-    preHandler: staff,
+    preValidation: staff,
     schema: { tags: ['staff'], summary: '查看完整表单（不脱敏，须填写理由并记入审计）', security: secured, params: IdParams, body: FullViewBody, response: { 200: HandoffDetail, ...errors } },
-  }, async (req) => gov.getHandoff(staffOf(req), req.params.id, { full: true, why: req.body.why }));
+  }, async (req) => gov.handoffs.detail(staffOf(req), req.params.id, { full: true, why: req.body.why }));
 
   app.post('/api/staff/handoffs/:id/claim', {
-    preHandler: staff,
+    preValidation: staff,
     schema: { tags: ['staff'], summary: '认领工单', security: secured, params: IdParams, response: { 200: HandoffSummary, ...errors } },
-  }, async (req) => gov.claimHandoff(staffOf(req), req.params.id));
+  }, async (req) => gov.handoffs.claim(staffOf(req), req.params.id));
 
   app.post('/api/staff/handoffs/:id/reply', {
-    preHandler: staff,
+    preValidation: staff,
     schema: { tags: ['staff'], summary: '回复市民（实时推送到对话）', security: secured, params: IdParams, body: TextBody, response: { 200: HandoffMessage, ...errors } },
-  }, async (req) => gov.replyHandoff(staffOf(req), req.params.id, req.body.text));
+  }, async (req) => gov.handoffs.reply(staffOf(req), req.params.id, req.body.text));
 
   app.post('/api/staff/handoffs/:id/close', {
-    preHandler: staff,
+    preValidation: staff,
     schema: { tags: ['staff'], summary: '关闭工单', security: secured, params: IdParams, body: NoteBody, response: { 200: HandoffSummary, ...errors } },
-  }, async (req) => gov.closeHandoff(staffOf(req), req.params.id, req.body?.note));
+  }, async (req) => gov.handoffs.close(staffOf(req), req.params.id, req.body?.note));
 
   app.get('/api/staff/applications', {
-    preHandler: staff,
+    preValidation: staff,
     schema: { tags: ['staff'], summary: '待处理办件（默认：人工审核中）', security: secured, querystring: ReviewQueueQuery, response: { 200: z.array(ReviewItem), ...errors } },
-  }, async (req) => gov.listReviewQueue(staffOf(req), req.query.status));
+  }, async (req) => gov.review.queue(staffOf(req), req.query.status));
 
   app.post('/api/staff/applications/:id/approve', {
-    preHandler: staff,
+    preValidation: staff,
     schema: { tags: ['staff'], summary: '审核通过（证明类事项出具电子证明至卡包）', security: secured, params: IdParams, body: NoteBody, response: { 200: Application, ...errors } },
-  }, async (req) => gov.approveApplication(staffOf(req), req.params.id, req.body?.note));
+  }, async (req) => gov.review.approve(staffOf(req), req.params.id, req.body?.note));
 
   app.post('/api/staff/applications/:id/return', {
-    preHandler: staff,
+    preValidation: staff,
     schema: { tags: ['staff'], summary: '退回申请（须说明原因）', security: secured, params: IdParams, body: ReasonBody, response: { 200: Application, ...errors } },
-  }, async (req) => gov.returnApplication(staffOf(req), req.params.id, req.body.reason));
+  }, async (req) => gov.review.return(staffOf(req), req.params.id, req.body.reason));
 
   app.post('/api/staff/applications/:id/reject', {
-    preHandler: staff,
+    preValidation: staff,
     schema: { tags: ['staff'], summary: '不予通过（须说明原因）', security: secured, params: IdParams, body: ReasonBody, response: { 200: Application, ...errors } },
-  }, async (req) => gov.rejectApplication(staffOf(req), req.params.id, req.body.reason));
+  }, async (req) => gov.review.reject(staffOf(req), req.params.id, req.body.reason));
 };

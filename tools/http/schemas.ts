@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { FieldSchema } from '../../core/catalogue.js';
-import { FieldValues, ServiceGuide, ServiceSummary } from '../contract.js';
+import { ApplicationStatus, FieldValues, ServiceGuide, ServiceSummary } from '../contract.js';
 import { Principal } from '../identity/principal.js';
 
 /** Request and response shapes of the HTTP routes that are not in the tool contract. */
@@ -23,7 +22,10 @@ export const ServicesQuery = z.object({
 
 export const ServiceDetail = ServiceSummary.extend({
   aliases: z.array(z.string()),
-  fields: z.array(FieldSchema),
+  fields: z.array(z.object({
+    key: z.string(), label: z.string(), source: z.enum(['profile', 'ask', 'derived']),
+    options: z.array(z.string()).optional(), when: z.string().optional(), editable: z.boolean().optional(), optional: z.boolean().optional(),
+  })),
   guide: ServiceGuide,
 });
 
@@ -34,12 +36,20 @@ export const SubmitBody = z.object({
   idempotencyKey: z.string().min(8).max(128).optional(),
   sessionId: z.string().max(128).optional(),
 });
+export const SubmitBundleBody = z.object({
+  bundleId: z.string().min(1).max(64),
+  values: FieldValues,
+  /** Or the Idempotency-Key header. */
+  idempotencyKey: z.string().min(8).max(128).optional(),
+  sessionId: z.string().max(128).optional(),
+});
+export const OffersQuery = z.object({ all: z.enum(['true', 'false']).optional().describe('true：也列出已回复“不需要/以后再说”的待遇') });
+export const OfferAnswerBody = z.object({ answer: z.enum(['declined', 'later']) });
 export const SubmitHeaders = z.looseObject({ 'idempotency-key': z.string().min(8).max(128).optional() });
 
 export const HandoffQueueQuery = z.object({ status: z.enum(['waiting', 'claimed', 'closed', 'open']).optional() });
-export const ReviewQueueQuery = z.object({
-  status: z.enum(['draft', 'submitted', 'issued', 'under_review', 'rejected', 'returned']).optional(),
-});
+export const ReviewQueueQuery = z.object({ status: ApplicationStatus.optional() });
+export const WithdrawBody = z.object({ reason: z.string().trim().max(200).optional() }).nullish();
 export const FullViewBody = z.object({ why: z.string().trim().min(2).max(500).describe('查看完整表单的理由（记入审计日志）') });
 export const TextBody = z.object({ text: z.string().trim().min(1).max(4000) });
 export const NoteBody = z.object({ note: z.string().trim().min(1).max(1000).optional() }).optional();

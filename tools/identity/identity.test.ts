@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
 import { AppError } from '../../core/errors.js';
-import { createTestContext, TEST_TOKEN_SECRET, type TestContext } from '../testing.js';
+import { createTestContext, TEST_TOKEN_SECRET, type TestContext } from '../../test/context.js';
 import { createIdentityProvider, DEMO_KIOSK_DEVICE_KEY } from './identity-provider.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { seedStaff } from './staff-seed.js';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiServer, type ApiServer } from '../http/app.js';
 import { Prefill, TOOL } from '../contract.js';
 import type { Principal } from '../identity/principal.js';
-import { createTestContext, TEST_TOKEN_SECRET, type TestContext } from '../testing.js';
+import { apiDeps, createTestContext, TEST_TOKEN_SECRET, type TestContext } from '../../test/context.js';
 import { createMcpServer } from './server.js';
 
 /** The MCP tools through real MCP clients: in-process, over Streamable HTTP, and over stdio in a child process. */
@@ -61,9 +61,10 @@ describe('MCP tools', () => {
       const parsed = Prefill.parse(pre.structuredContent);
       expect(parsed.fields.find((f) => f.key === 'name')?.value).toBe('孙明');
       expect(JSON.parse(text(pre))).toEqual(pre.structuredContent);
-      // A citizen argument is not part of the contract and changes nothing.
+      // A citizen argument is not part of the contract: refused, with our message.
       const sneaky = (await client.callTool({ name: TOOL.prefillApplication, arguments: { serviceId: 'criminal_record_certificate', citizenId: 'c-zhao-lei' } })) as ToolResult;
-      expect(Prefill.parse(sneaky.structuredContent).fields.find((f) => f.key === 'name')?.value).toBe('孙明');
+      expect(sneaky.isError).toBe(true);
+      expect(text(sneaky)).toMatch(/不支持的参数：「citizenId」/);
       const args = { serviceId: 'criminal_record_certificate', values: { purpose: '出国(境)', destination: '英国' }, idempotencyKey: 'sun-mcp-0001' };
       const first = (await client.callTool({ name: TOOL.submitApplication, arguments: args })) as ToolResult;
       const again = (await client.callTool({ name: TOOL.submitApplication, arguments: args })) as ToolResult;
@@ -83,7 +84,7 @@ describe('MCP tools', () => {
         [TOOL.prefillApplication, { serviceId: 'no_such_service' }, /未找到该办事事项/],
         [TOOL.submitApplication, { serviceId: 'criminal_record_certificate', values: { purpose: '旅游' }, idempotencyKey: 'sun-mcp-bad1' }, /「用途」只能选择/],
         [TOOL.submitApplication, { serviceId: 'residence_permit', values: { basis: '合法稳定就业' }, idempotencyKey: 'sun-mcp-rp01' }, /上海市户籍/],
-        [TOOL.submitApplication, { serviceId: 'criminal_record_certificate' }, /请求参数不正确：「values」为必填项/],
+        [TOOL.submitApplication, { serviceId: 'criminal_record_certificate' }, /请求参数不正确：缺少必填参数「values」/],
         [TOOL.searchServices, { query: '' }, /请求参数不正确：「query」/],
         [TOOL.getApplicationStatus, { applicationId: 'SA00000000000000' }, /未找到该办件/],
       ];
@@ -113,15 +114,42 @@ describe('MCP tools', () => {
         const peek = (await client.callTool({ name: TOOL.getApplicationStatus, arguments: { applicationId: app.id } })) as ToolResult;
         expect(peek.isError).toBe(true);
         expect(text(peek)).toMatch(/未找到该办件/);
-        // Naming B in the arguments does not reach B's profile or card wallet either.
-        const profile = (await client.callTool({ name: TOOL.getMyProfile, arguments: { citizenId: 'c-zhao-lei' } })) as ToolResult;
-        expect(profile.structuredContent).toMatchObject({ citizenId: 'c-sun-ming' });
-        const wallet = (await client.callTool({ name: TOOL.listMyLicences, arguments: { citizenId: 'c-zhao-lei' } })) as ToolResult;
-        expect(JSON.stringify(wallet.structuredContent)).not.toMatch(/zhao-lei|0514/);
-        const apps = (await client.callTool({ name: TOOL.listMyApplications, arguments: { citizenId: 'c-zhao-lei' } })) as ToolResult;
+        // Naming B in the arguments is refused: no tool takes a citizen.
+        for (const name of [TOOL.getMyProfile, TOOL.listMyLicences, TOOL.listMyApplications]) {
+          const r = (await client.callTool({ name, arguments: { citizenId: 'c-zhao-lei' } })) as ToolResult;
+          expect(r.isError, name).toBe(true);
+          expect(JSON.stringify(r)).not.toMatch(/zhao-lei|0514|赵磊/);
+        }
+        const apps = (await client.callTool({ name: TOOL.listMyApplications, arguments: {} })) as ToolResult;
         expect((apps.structuredContent!.applications as { id: string }[]).map((a) => a.id)).not.toContain(app.id);
       } finally {
         await zhaoClient.close();
+      }
+    });
+  });
+
+  describe('withdrawal over MCP', () => {
+    it('withdraws the connection\'s own unprocessed application, and no one else\'s', async () => {
+      const lin = (await ctx.identity.login({ method: 'sandbox', citizenId: 'c-lin-xiao' })).principal;
+      const linClient = await connectInProcess(ctx, lin);
+      const sunClient = await connectInProcess(ctx, sun);
+      try {
+        const made = (await linClient.callTool({ name: TOOL.submitApplication, arguments: { serviceId: 'social_security_card', values: { delivery_method: '网点自取' }, idempotencyKey: 'lin-mcp-wd-0001' } })) as ToolResult;
+        const id = (made.structuredContent!.application as { id: string }).id;
+        const other = (await sunClient.callTool({ name: TOOL.withdrawApplication, arguments: { applicationId: id } })) as ToolResult;
+        expect(other.isError).toBe(true);
+        expect(text(other)).toMatch(/未找到该办件/);
+        const done = (await linClient.callTool({ name: TOOL.withdrawApplication, arguments: { applicationId: id, reason: '不需要了' } })) as ToolResult;
+        expect(done.isError).toBeFalsy();
+        expect(done.structuredContent).toMatchObject({ id, status: 'withdrawn', withdrawable: false });
+        const again = (await linClient.callTool({ name: TOOL.withdrawApplication, arguments: { applicationId: id } })) as ToolResult;
+        expect(again.isError).toBe(true);
+        expect(text(again)).toMatch(/不能撤回/);
+        const audit = await ctx.db.pool.query(`SELECT actor_id FROM audit_log WHERE action = 'application.withdraw' AND what->>'applicationId' = $1`, [id]);
+        expect(audit.rows).toEqual([{ actor_id: 'c-lin-xiao' }]);
+      } finally {
+        await linClient.close();
+        await sunClient.close();
       }
     });
   });
@@ -132,7 +160,7 @@ describe('MCP tools', () => {
     let sunToken: string;
     let zhaoToken: string;
     beforeAll(async () => {
-      app = await createApiServer(ctx);
+      app = await createApiServer(apiDeps(ctx));
       const address = await app.listen({ host: '127.0.0.1', port: 0 });
       url = new URL('/mcp', address);
       sunToken = (await ctx.identity.login({ method: 'sandbox', citizenId: 'c-sun-ming' })).token;
@@ -153,7 +181,7 @@ describe('MCP tools', () => {
         const { tools } = await client.listTools();
         expect(tools.map((t) => t.name).sort()).toEqual(ALL_TOOLS);
         const r = (await client.callTool({ name: TOOL.prefillApplication, arguments: { serviceId: 'criminal_record_certificate' } })) as ToolResult;
-        expect(Prefill.parse(r.structuredContent).fields.find((f) => f.key === 'id_number')?.value).toBe('310101198803122038');
+        expect(Prefill.parse(r.structuredContent).fields.find((f) => f.key === 'id_number')?.value).toBe('310101********2038'); // masked, as over HTTP
         expect(transport.sessionId).toEqual(expect.any(String));
       } finally {
         await client.close();
@@ -185,13 +213,13 @@ describe('MCP tools', () => {
   });
 
   describe('over stdio in a separate process', () => {
-    it('spawns `npx tsx tools/mcp/stdio.ts` with a citizen token, lists the tools and pre-fills', async () => {
+    it('spawns `npx tsx app/mcp-stdio.ts` with a citizen token, lists the tools and pre-fills', async () => {
       // The child opens its own (in-memory) database; the token is signed with the shared secret.
       const { token } = await ctx.identity.login({ method: 'sandbox', citizenId: 'c-sun-ming' });
       const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => typeof e[1] === 'string'));
       const transport = new StdioClientTransport({
         command: 'npx',
-        args: ['tsx', 'tools/mcp/stdio.ts'],
+        args: ['tsx', 'app/mcp-stdio.ts'],
         cwd: ROOT,
         env: { ...env, XIAOSHEN_TOKEN: token, TOKEN_SECRET: TEST_TOKEN_SECRET, DATA_DIR: 'memory://', LOG_LEVEL: 'warn', NODE_ENV: 'test' },
         stderr: 'pipe',

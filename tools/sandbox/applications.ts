@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { Catalogue } from '../../knowledge/catalogue.js';
 import type { Application, ApplicationStatus } from '../contract.js';
 import { displayFields, type Values } from './prefill.js';
 
@@ -15,6 +16,10 @@ export interface ApplicationRow {
   session_id: string | null;
   licence_id: string | null;
   licence_name: string | null;
+  department: string | null;
+  review_check: string | null;
+  request_hash: string | null;
+  bundle_application_id: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -22,7 +27,8 @@ export interface ApplicationRow {
 type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
 const SELECT = `SELECT a.id, a.citizen_id, a.service_id, a.service_name, a.fields, a.status, a.status_message, a.idempotency_key,
-  a.session_id, a.licence_id, l.name AS licence_name, a.created_at, a.updated_at
+  a.session_id, a.licence_id, l.name AS licence_name, a.department, a.review_check, a.request_hash,
+  a.bundle_application_id, a.created_at, a.updated_at
   FROM applications a LEFT JOIN e_licences l ON l.id = a.licence_id`;
 
 export async function findApplication(db: Queryable, id: string): Promise<ApplicationRow | undefined> {
@@ -53,6 +59,9 @@ export interface NewApplication {
   idempotencyKey: string;
   sessionId: string | null;
   statusMessage: string;
+  department: string;
+  requestHash: string;
+  bundleApplicationId?: string | null;
 }
 
 /**
@@ -62,12 +71,14 @@ export interface NewApplication {
  */
 export async function insertDraft(db: Queryable, a: NewApplication): Promise<string | undefined> {
   const r = await db.query<{ id: string }>(
-    `INSERT INTO applications (id, citizen_id, service_id, service_name, fields, status, status_message, idempotency_key, session_id)
+    `INSERT INTO applications (id, citizen_id, service_id, service_name, fields, status, status_message, idempotency_key, session_id,
+                               department, request_hash, bundle_application_id)
      VALUES ('SA' || to_char(now() AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') || lpad(nextval('application_number_seq')::text, 6, '0'),
-             $1, $2, $3, $4, 'draft', $5, $6, $7)
+             $1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10)
      ON CONFLICT (citizen_id, idempotency_key) DO NOTHING
      RETURNING id`,
-    [a.citizenId, a.serviceId, a.serviceName, JSON.stringify(a.fields), a.statusMessage, a.idempotencyKey, a.sessionId],
+    [a.citizenId, a.serviceId, a.serviceName, JSON.stringify(a.fields), a.statusMessage, a.idempotencyKey, a.sessionId,
+      a.department, a.requestHash, a.bundleApplicationId ?? null],
   );
   return r.rows[0]?.id;
 }
@@ -77,11 +88,12 @@ export interface Actor { kind: 'citizen' | 'staff' | 'system'; id: string }
 /** Moves an application to `to`, recording the event. */
 export async function setStatus(
   db: Queryable, id: string, from: ApplicationStatus | null, to: ApplicationStatus, statusMessage: string, actor: Actor,
-  note: string | null = null, licenceId: string | null = null,
+  note: string | null = null, licenceId: string | null = null, reviewCheck: string | null = null,
 ): Promise<void> {
   await db.query(
-    `UPDATE applications SET status = $2, status_message = $3, licence_id = COALESCE($4, licence_id), updated_at = now() WHERE id = $1`,
-    [id, to, statusMessage, licenceId],
+    `UPDATE applications SET status = $2, status_message = $3, licence_id = COALESCE($4, licence_id),
+       review_check = COALESCE($5, review_check), updated_at = now() WHERE id = $1`,
+    [id, to, statusMessage, licenceId, reviewCheck],
   );
   await recordEvent(db, id, from, to, actor, note);
 }
@@ -101,15 +113,20 @@ export async function listEvents(db: Queryable, id: string): Promise<Application
   return r.rows.map((e) => ({ fromStatus: e.from_status, toStatus: e.to_status, actorKind: e.actor_kind, at: e.at.toISOString() }));
 }
 
-/** The outward view: identifiers in `fields` are masked. */
-export function toApplication(r: ApplicationRow, opts: { unmasked?: boolean } = {}): Application {
+/** The outward view: identifiers in `fields` are masked; the staff-only review note is not part of it. */
+export function toApplication(r: ApplicationRow, catalogue: Catalogue, opts: { unmasked?: boolean } = {}): Application {
+  const service = catalogue.get(r.service_id);
   return {
     id: r.id,
     serviceId: r.service_id,
     serviceName: r.service_name,
+    department: r.department ?? service?.department ?? '',
     status: r.status,
+    statusLabel: catalogue.statusLabel(r.status),
     statusMessage: r.status_message,
-    fields: opts.unmasked ? r.fields : displayFields(r.fields),
+    fields: opts.unmasked ? r.fields : displayFields(service, r.fields),
+    withdrawable: catalogue.defaults.withdrawable.includes(r.status),
+    bundleApplicationId: r.bundle_application_id,
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
   };

@@ -1,4 +1,4 @@
-import type { Service } from '../../core/catalogue.js';
+import type { Service } from '../../knowledge/catalogue.js';
 import type { ServiceSummary } from '../contract.js';
 import type { z } from 'zod';
 
@@ -47,7 +47,7 @@ export function toSummary(s: Service, score?: number): z.infer<typeof ServiceSum
   return { id: s.id, name: s.name, department: s.department, transactable: s.transactable, ...(score === undefined ? {} : { score }) };
 }
 
-export function searchCatalogue(catalogue: Service[], query: string, limit = 5, minScore = 0.25): z.infer<typeof ServiceSummary>[] {
+export function searchCatalogue(catalogue: readonly Service[], query: string, limit = 5, minScore = 0.25): z.infer<typeof ServiceSummary>[] {
   return catalogue
     .map((s, order) => ({ s, order, score: scoreService(query, s) }))
     .filter((x) => x.score >= minScore)

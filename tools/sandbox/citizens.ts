@@ -19,11 +19,13 @@ export interface CitizenRow {
   employed_in_shanghai: boolean;
   fund_account: string | null;
   bank_account: string | null;
+  /** Extra shared-data facts of the sandbox record (named in the catalogue's `facts`). */
+  facts: Record<string, string | number | boolean | null>;
 }
 
 const COLUMNS = `id, name, gender, id_number, to_char(birth_date, 'YYYY-MM-DD') AS birth_date, phone, hukou_shanghai,
   household_address, residence_address, record_on_file, insured_maternity,
-  to_char(child_birth_date, 'YYYY-MM-DD') AS child_birth_date, employed_in_shanghai, fund_account, bank_account`;
+  to_char(child_birth_date, 'YYYY-MM-DD') AS child_birth_date, employed_in_shanghai, fund_account, bank_account, facts`;
 
 type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 

@@ -18,6 +18,8 @@ export interface HandoffRow {
   understanding: Record<string, unknown>;
   form: Record<string, unknown>;
   status: 'waiting' | 'claimed' | 'closed';
+  /** Staff-only: what to check (a review rule's note). */
+  staff_note: string | null;
   claimed_by: string | null;
   claimed_by_name: string | null;
   created_at: Date;
@@ -27,7 +29,7 @@ export interface HandoffRow {
 type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
 const SELECT = `SELECT h.id, h.citizen_id, c.name AS citizen_name, h.reason, h.reason_text, h.service_id, h.session_id,
-  h.application_id, h.transcript, h.understanding, h.form, h.status, h.claimed_by, s.name AS claimed_by_name, h.created_at,
+  h.application_id, h.transcript, h.understanding, h.form, h.status, h.staff_note, h.claimed_by, s.name AS claimed_by_name, h.created_at,
   floor(EXTRACT(EPOCH FROM (COALESCE(h.claimed_at, h.closed_at, now()) - h.created_at)))::int AS waiting_seconds
   FROM handoffs h LEFT JOIN citizens c ON c.id = h.citizen_id LEFT JOIN staff s ON s.id = h.claimed_by`;
 
@@ -49,18 +51,46 @@ export interface NewHandoff {
   transcript: unknown[];
   understanding: Record<string, unknown>;
   form: Record<string, unknown>;
+  staffNote?: string | null;
 }
 
 export async function insertHandoff(db: Queryable, h: NewHandoff): Promise<string> {
   const r = await db.query<{ id: string }>(
-    `INSERT INTO handoffs (id, citizen_id, reason, reason_text, service_id, session_id, application_id, transcript, understanding, form)
+    `INSERT INTO handoffs (id, citizen_id, reason, reason_text, service_id, session_id, application_id, transcript, understanding, form, staff_note)
      VALUES ('HO' || to_char(now() AT TIME ZONE 'Asia/Shanghai', 'YYYYMMDD') || lpad(nextval('handoff_number_seq')::text, 6, '0'),
-             $1, $2, $3, $4, $5, $6, $7, $8, $9)
+             $1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
      RETURNING id`,
     [h.citizenId, h.reason, h.reasonText, h.serviceId, h.sessionId, h.applicationId,
-      JSON.stringify(h.transcript), JSON.stringify(h.understanding), JSON.stringify(h.form)],
+      JSON.stringify(h.transcript), JSON.stringify(h.understanding), JSON.stringify(h.form), h.staffNote ?? null],
   );
   return r.rows[0]!.id;
+}
+
+/**
+ * The handoff that goes with an application sent to review, created in the submission's own
+ * transaction (so a replayed submission finds it instead of creating a second one). The
+ * citizen-facing reason is neutral; what to check is a staff-only note.
+ */
+export async function insertReviewHandoff(db: Queryable, h: {
+  citizenId: string; serviceId: string; applicationId: string; sessionId: string | null; staffNote: string | null;
+  understanding: Record<string, unknown>; form: Record<string, unknown>;
+}): Promise<string> {
+  return insertHandoff(db, {
+    citizenId: h.citizenId, reason: 'review', reasonText: '申请需人工审核', serviceId: h.serviceId, sessionId: h.sessionId,
+    applicationId: h.applicationId, transcript: [], understanding: h.understanding, form: h.form, staffNote: h.staffNote,
+  });
+}
+
+/** The review handoff of an application, if it has one. */
+export async function reviewHandoffOf(db: Queryable, applicationId: string): Promise<{ id: string; status: HandoffRow['status']; reason: string } | null> {
+  const r = await db.query<{ id: string; status: HandoffRow['status']; reason: string }>(
+    `SELECT id, status, reason FROM handoffs WHERE application_id = $1 AND reason = 'review' ORDER BY created_at LIMIT 1`, [applicationId]);
+  return r.rows[0] ?? null;
+}
+
+/** The open handoff of a conversation session, if there is one. */
+export async function openHandoffOfSession(db: Queryable, sessionId: string): Promise<HandoffRow | undefined> {
+  return (await db.query<HandoffRow>(`${SELECT} WHERE h.session_id = $1 AND h.status <> 'closed' ORDER BY h.created_at DESC LIMIT 1`, [sessionId])).rows[0];
 }
 
 export async function setHandoffStatus(db: Queryable, id: string, status: HandoffRow['status'], staffId: string | null): Promise<void> {

@@ -20,7 +20,7 @@ export async function listLicences(db: Queryable, citizenId: string): Promise<Li
   const r = await db.query<LicenceRow>(
     `SELECT id, name, issuer, licence_number, source, application_id, issued_at,
             to_char(valid_until, 'YYYY-MM-DD') AS valid_until
-       FROM e_licences WHERE citizen_id = $1 ORDER BY issued_at, id`,
+       FROM e_licences WHERE citizen_id = $1 ORDER BY issued_at DESC, id DESC`,
     [citizenId],
   );
   return r.rows.map(toLicence);
@@ -39,9 +39,11 @@ function toLicence(r: LicenceRow): Licence {
   };
 }
 
-/** The ID-card e-licence, whose photo stands in for a submitted photo (两个免于提交). */
-export async function findIdCardLicence(db: Queryable, citizenId: string): Promise<{ id: string } | undefined> {
-  return (await db.query<{ id: string }>(`SELECT id FROM e_licences WHERE citizen_id = $1 AND name = '居民身份证' LIMIT 1`, [citizenId])).rows[0];
+/** A citizen's e-licence ids by name (the newest of each), for fields filled from a licence (两个免于提交). */
+export async function listLicenceIds(db: Queryable, citizenId: string): Promise<Map<string, string>> {
+  const r = await db.query<{ id: string; name: string }>(
+    `SELECT DISTINCT ON (name) id, name FROM e_licences WHERE citizen_id = $1 ORDER BY name, issued_at DESC, id DESC`, [citizenId]);
+  return new Map(r.rows.map((x) => [x.name, x.id]));
 }
 
 export interface IssueLicence {
@@ -50,7 +52,7 @@ export interface IssueLicence {
   name: string;
   issuer: string;
   number: string;
-  validDays?: number;
+  validDays?: number | null;
 }
 
 /** Puts a newly issued certificate into the citizen's card wallet. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Application, Handoff, TranscriptEntry } from '../contract.js';
+import { Application, BundleApplicationView, Handoff, TranscriptEntry } from '../contract.js';
 
 /** Shapes of the staff console and handoff conversations (outside the MCP tool contract). */
 export const HandoffMessage = z.object({
@@ -28,12 +28,16 @@ export type HandoffSummary = z.infer<typeof HandoffSummary>;
 export const HandoffDetail = HandoffSummary.extend({
   /** False when identifiers are masked (the default); true after an audited full view. */
   unmasked: z.boolean(),
+  /** Staff-only: what to check for this case (from the catalogue's review rule). Never sent to the citizen. */
+  staffNote: z.string().nullable(),
   citizenContact: z.object({ idNumber: z.string(), phone: z.string().nullable() }).nullable(),
   transcript: z.array(TranscriptEntry),
   understanding: z.record(z.string(), z.unknown()),
   form: z.record(z.string(), z.unknown()),
   messages: z.array(HandoffMessage),
   application: Application.nullable(),
+  /** The 一件事 the application is a part of: every part with its department and status. */
+  bundle: BundleApplicationView.nullable(),
 });
 export type HandoffDetail = z.infer<typeof HandoffDetail>;
 
@@ -41,9 +45,16 @@ export type HandoffDetail = z.infer<typeof HandoffDetail>;
 export const MyHandoff = Handoff.extend({
   sessionId: z.string().nullable(),
   createdAt: z.string(),
+  /** The staff member who took the case, once claimed. */
+  claimedBy: z.string().nullable(),
   messages: z.array(HandoffMessage),
 });
 export type MyHandoff = z.infer<typeof MyHandoff>;
 
-export const ReviewItem = z.object({ application: Application, citizen: z.object({ id: z.string(), name: z.string() }) });
+export const ReviewItem = z.object({
+  application: Application,
+  citizen: z.object({ id: z.string(), name: z.string() }),
+  /** Staff-only: what to check. */
+  staffNote: z.string().nullable(),
+});
 export type ReviewItem = z.infer<typeof ReviewItem>;

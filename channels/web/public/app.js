@@ -71,7 +71,10 @@ async function startSession(existing) {
     const res = await api('/api/sessions', { method: 'POST', token: state.token, body: { channel: 'app' } });
     sessionId = res.sessionId;
     $('log').replaceChildren();
-    addMessage('agent', `您好${state.name ? `，${state.name}` : ''}！我是小申，一网通办智能助手。请直接告诉我您想办什么事，例如「我要开无犯罪记录证明」。`);
+    // The agent speaks first: a greeting and, from shared data, what can be had without applying.
+    const opening = await api(`/api/sessions/${encodeURIComponent(sessionId)}/opening`, { method: 'POST', token: state.token }).catch(() => null);
+    if (opening) addAgentTurn(opening, { interactive: true });
+    else addMessage('agent', `您好${state.name ? `，${state.name}` : ''}！我是小申，一网通办智能助手。请直接告诉我您想办什么事，例如「我要开无犯罪记录证明」。`);
   }
   state.sessionId = sessionId;
   sessionStorage.setItem(STORE_KEY, JSON.stringify({ token: state.token, name: state.name, sessionId }));
@@ -87,7 +90,7 @@ function restoreTurns(turns) {
   const log = $('log');
   log.replaceChildren();
   turns.forEach((t, i) => {
-    addMessage('citizen', t.text);
+    if (!t.opening) addMessage('citizen', t.text);
     const last = i === turns.length - 1;
     addAgentTurn(t.turn, { interactive: last });
   });

@@ -82,10 +82,22 @@ async function onCardRead({ idNumber, name }) {
     onStatus: (s) => { if (s === 'gone') void endVisit('gone'); },
   });
   person.socket.connect();
-  const greeting = `${person.name}，您好！我是小申。请说出您要办的事，或点击下面的按钮。`
-    + (voice.asr ? '' : '语音暂不可用，请打字或点按。');
-  showReply(greeting);
-  void speakText(greeting);
+  // The agent speaks first: a greeting and, from shared data, what the citizen can have without applying.
+  let opening = null;
+  try {
+    opening = await api(`/api/sessions/${encodeURIComponent(person.sessionId)}/opening`, { method: 'POST', token: person.token });
+  } catch {
+    opening = null;
+  }
+  const hint = voice.asr ? '' : '语音暂不可用，请打字或点按。';
+  if (opening) {
+    showTurn({ ...opening, reply: opening.reply + hint });
+    void speakText(opening.reply);
+  } else {
+    const greeting = `${person.name}，您好！我是小申。请说出您要办的事，或点击下面的按钮。${hint}`;
+    showReply(greeting);
+    void speakText(greeting);
+  }
   touchActivity();
 }
 

@@ -1,0 +1,40 @@
+import { wordTurn } from '../llm/wording.js';
+import { say } from '../responses.js';
+import type { State, Update } from '../state.js';
+import type { Turn } from '../turn.js';
+import { contextOf, type NodeRuntime } from './common.js';
+
+/**
+ * Composes the Turn from the draft (the parts in order, the strongest outcome, the last card),
+ * words it (with a model, when there is one: only the reply changes, and only if the rewording
+ * keeps every fact) and records the exchange once, in the history (the session view and the
+ * transcript staff see are both read from it).
+ */
+export async function finish(state: State, runtime: NodeRuntime): Promise<Update> {
+  const ctx = contextOf(runtime);
+  const d = state.draft;
+  const task = state.task;
+  const choosing = d.card?.type === 'choices' && d.card.field === 'service';
+  const awaiting = task?.awaiting ?? (choosing ? 'service' : null);
+  const draftTurn: Turn = {
+    reply: d.parts.filter(Boolean).join('\n\n') || say('not_understood'),
+    act: d.act,
+    service: task?.service ?? d.service,
+    awaiting,
+    card: d.card,
+    outcome: d.outcome,
+    application: d.application,
+    handoff: d.handoff,
+    citations: d.citations,
+  };
+  const turn = await wordTurn(ctx, state, draftTurn);
+  const at = new Date().toISOString();
+  const token = d.card && (d.card.type === 'confirm' || d.card.type === 'choices') ? d.card.token : null;
+  return {
+    turn,
+    liveCard: token,
+    candidates: choosing ? state.candidates : [],
+    plan: [],
+    history: [{ n: state.history.length + 1, ...(state.opening ? { opening: true } : {}), text: state.input, at, turn }],
+  };
+}

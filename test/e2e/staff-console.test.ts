@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { browserEnv, hasChromium, newPage, screenshot, visibleText } from './harness.js';
+
+/**
+ * 赵磊 has a record on file, so his certificate request goes to staff review. It appears in
+ * the staff console (identifiers masked); a staff member claims it and replies, and the reply
+ * appears live in his chat; approving it shows him the new status; every action is audited.
+ */
+describe.skipIf(!hasChromium)('staff console', () => {
+  const env = browserEnv();
+
+  it('a staff reply to 赵磊 appears live in his chat, and so does the decision', async () => {
+    // --- 赵磊 in the app ---
+    const citizen = await newPage(env.browser, { mobile: true });
+    const chat = citizen.page;
+    await chat.goto(`${env.server.baseUrl}/`);
+    await chat.getByRole('button', { name: /赵磊/ }).click();
+    const input = chat.getByLabel('输入消息');
+    await input.fill('我要开无犯罪记录证明');
+    await input.press('Enter');
+    await chat.locator('.card-choices').last().waitFor();
+    await input.fill('出国留学用，去英国');
+    await input.press('Enter');
+    await chat.locator('.card-confirm').last().getByRole('button', { name: '立即办理' }).click();
+    const handoffCard = chat.locator('.card-handoff').last();
+    await handoffCard.waitFor();
+    const applicationId = (await handoffCard.locator('.application-id').textContent())?.trim() ?? '';
+    expect(applicationId).toMatch(/^SA\d+/);
+    // The record itself is never mentioned to the citizen.
+    expect(await visibleText(chat)).not.toMatch(/犯罪记录在案|有记录/);
+    await screenshot(chat, 'staff-1-citizen-handoff');
+
+    // --- the staff console ---
+    const staff = await newPage(env.browser);
+    const desk = staff.page;
+    await desk.goto(`${env.server.baseUrl}/staff`);
+    await desk.getByLabel('用户名').fill(env.server.ctx.config.STAFF_USERNAME);
+    await desk.getByLabel('密码').fill(env.server.ctx.config.STAFF_PASSWORD);
+    await desk.getByRole('button', { name: '登录' }).click();
+    const row = desk.locator('#queue-body tr', { hasText: '赵磊' }).first();
+    await row.waitFor();
+    await expect.poll(() => row.textContent()).toContain('有无犯罪记录证明');
+    await expect.poll(() => row.textContent()).toContain('需人工审核');
+    await expect.poll(() => row.textContent()).toMatch(/\d+ 秒|分/);
+    await row.click();
+
+    const detail = desk.locator('#detail');
+    await detail.getByText('310107********0514', { exact: true }).first().waitFor();
+    await detail.getByText('138****0005', { exact: true }).first().waitFor();
+    const deskText = await visibleText(desk);
+    expect(deskText).not.toContain('310107198501010514');
+    expect(deskText).not.toContain('13800000005');
+    // Transcript, what the agent understood, the pre-filled form.
+    await detail.getByText('我要开无犯罪记录证明').first().waitFor();
+    await detail.getByText('小申的理解').waitFor();
+    await detail.getByRole('table', { name: '预填表单' }).getByText('英国', { exact: true }).first().waitFor();
+    await detail.getByText(applicationId, { exact: true }).first().waitFor();
+
+    await detail.getByRole('button', { name: '认领' }).click();
+    await detail.getByRole('button', { name: '已认领' }).waitFor();
+    const reply = '赵先生您好，您的申请已收到，正在为您人工审核，请稍候。';
+    await detail.getByLabel('回复市民的内容').fill(reply);
+    await detail.getByRole('button', { name: '发送回复' }).click();
+    await screenshot(desk, 'staff-2-console');
+
+    // --- the reply appears in his chat ---
+    await chat.locator('.msg.staff', { hasText: reply }).waitFor({ timeout: 15_000 });
+    await screenshot(chat, 'staff-3-citizen-reply');
+
+    // --- approve: he sees the new status ---
+    await detail.getByRole('button', { name: '审核通过' }).click();
+    await detail.locator('#application-status', { hasText: '已办结' }).waitFor();
+    await chat.locator('.msg.system', { hasText: '已办结' }).first().waitFor({ timeout: 15_000 });
+    await detail.getByRole('button', { name: '结束工单' }).click();
+    await desk.locator('#detail-body').getByText('工单已结束。').waitFor();
+    await chat.locator('.msg.system', { hasText: '人工服务已结束' }).waitFor({ timeout: 15_000 });
+    await chat.getByRole('tab', { name: '卡包' }).click();
+    await chat.locator('#licences').getByText(applicationId).waitFor();
+    await screenshot(chat, 'staff-4-citizen-issued');
+
+    // The unmasked view needs a reason, which is audited.
+    await detail.getByRole('button', { name: '查看完整信息' }).click();
+    await desk.locator('#detail-alert', { hasText: '须填写理由' }).waitFor();
+    await detail.getByLabel('查看完整信息的理由').fill('核对申请人身份');
+    await detail.getByRole('button', { name: '查看完整信息' }).click();
+    await detail.getByText('310107198501010514', { exact: true }).first().waitFor();
+
+    // Every staff action was audited by the staff API.
+    const { rows } = await env.server.ctx.db.pool.query<{ action: string }>(
+      "SELECT action FROM audit_log WHERE actor_kind = 'staff' ORDER BY id",
+    );
+    const actions = rows.map((r) => r.action);
+    for (const a of ['handoff.queue', 'handoff.view', 'handoff.claim', 'handoff.reply', 'application.approve', 'handoff.close', 'handoff.view_full']) {
+      expect(actions).toContain(a);
+    }
+    expect(citizen.errors).toEqual([]);
+    expect(staff.errors).toEqual([]);
+    await citizen.context.close();
+    await staff.context.close();
+  }, 120_000);
+
+  it("a citizen's token is refused on the staff routes, and the console says so", async () => {
+    const login = await fetch(`${env.server.baseUrl}/api/auth/sandbox-login`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ citizenId: 'c-zhao-lei' }),
+    });
+    const { token } = (await login.json()) as { token: string };
+    for (const [method, path] of [['GET', '/api/staff/handoffs'], ['POST', '/api/staff/handoffs/HO1/claim'], ['POST', '/api/staff/applications/SA1/approve']] as const) {
+      const res = await fetch(`${env.server.baseUrl}${path}`, {
+        method, headers: { authorization: `Bearer ${token}`, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+        ...(method === 'POST' ? { body: '{}' } : {}),
+      });
+      expect(res.status, `${method} ${path}`).toBe(403);
+    }
+    const { page, context } = await newPage(env.browser);
+    await page.goto(`${env.server.baseUrl}/staff`);
+    await page.evaluate((t) => sessionStorage.setItem('xiaoshen.staff', JSON.stringify({ token: t, name: '赵磊' })), token);
+    await page.reload();
+    await page.getByText('该账号不是工作人员账号').waitFor();
+    expect(await page.locator('#console').isHidden()).toBe(true);
+    await context.close();
+  }, 120_000);
+});
