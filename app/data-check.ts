@@ -14,13 +14,13 @@
  *  - the lexicons cannot swallow a field: "<label>改成<option>" is read as a change of that
  *    field to that option, never as an assent, a refusal or a cancellation.
  */
-import { factsIn, parseFormula } from '../knowledge/formula.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { namesIn, type Condition } from '../knowledge/conditions.js';
 import { CATALOGUE_PATH, loadCatalogue, type Catalogue, type Service } from '../knowledge/catalogue.js';
+import { factsIn, parseFormula } from '../knowledge/formula.js';
 import { GUIDES_DIR, loadGuides } from '../knowledge/guides.js';
 import { createLocalEngine } from '../agent/nlu/engine.js';
 import type { DataPaths } from '../agent/nlu/training-data.js';

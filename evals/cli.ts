@@ -21,9 +21,11 @@ import { createLocalEngine } from '../agent/nlu/engine.js';
 import { loadTrainingData } from '../agent/nlu/training-data.js';
 import type { Config } from '../core/config.js';
 import { openDatabase } from '../core/db.js';
+import { catalogue } from '../knowledge/catalogue.js';
 import { createKnowledgeBase, KNOWLEDGE_MIGRATIONS, type KnowledgeBase } from '../knowledge/kb.js';
 import { describeDatabase, evalConfig, startEvalApp, type EngineChoice, type EvalApp } from './app.js';
 import { createNlpJsBaseline } from './baseline/nlpjs.js';
+import { compareBundle, type BundleFigure } from './bundles.js';
 import { conversationResult, runConversations, scoreConsent, scoreConversations } from './conversations.js';
 import {
   DatasetError,
@@ -258,8 +260,14 @@ async function runScenarioSection(set: Loaded<ScenarioItem>, ref: ReferenceData,
   const { app } = slot;
   const p = startProgress('scenarios', items.length);
   try {
-    const results = await runScenarios(app.client, items, ref.services, { onItem: () => p.tick(), beforeItem: (c) => app.resetCitizen(c) });
-    return { file: set.file, ...scoreScenarios(results) };
+    const results = await runScenarios(app.client, items, ref.services, { onItem: () => p.tick(), beforeItem: (c) => app.resetCitizen(c), catalogue: catalogue() });
+    // 一件事: each bundle scenario again, as the bundle and as its parts one by one.
+    const bundles: BundleFigure[] = [];
+    for (const s of items) {
+      const figure = await compareBundle(app.client, s, catalogue(), (c) => app.resetCitizen(c));
+      if (figure) bundles.push(figure);
+    }
+    return { file: set.file, ...scoreScenarios(results), ...(bundles.length ? { bundles } : {}) };
   } finally {
     p.stop();
   }

@@ -10,6 +10,7 @@ import type { DatasetWarning } from './datasets.js';
 import type { InjectionSection } from './injection.js';
 import type { ConfusionPair, LatencyStats, NluMetrics, NluMistake, Tally } from './nlu.js';
 import type { RetrievalMetrics } from './retrieval.js';
+import type { BundleFigure } from './bundles.js';
 import type { ScenarioMetrics, ScenarioResult } from './scenarios.js';
 import type { SplitOffender } from './split.js';
 
@@ -99,6 +100,8 @@ export interface ScenarioSection {
   seed_service?: string;
   by_outcome?: ScenarioMetrics['by_outcome'];
   items: ScenarioResult[];
+  /** 一件事: each bundle scenario done as the bundle and as its parts one by one (evals/bundles.ts). */
+  bundles?: BundleFigure[];
 }
 
 export interface ConversationSection extends Partial<Omit<ConversationMetrics, 'n' | 'success_rate' | 'turn_pass_rate' | 'mean_turns' | 'items'>> {
@@ -252,6 +255,11 @@ export function formatSummary(r: Report): string {
       out.push(`  failed (${failed.length}):`);
       for (const f of failed.slice(0, 10)) out.push(`    ${f.id}: ${f.failure ?? ''}`);
       if (failed.length > 10) out.push(`    ... ${failed.length - 10} more in report.json`);
+    }
+    for (const b of s.bundles ?? []) {
+      out.push(`  ${b.name} (${b.scenario}, ${b.citizen}): ${b.together.turns} turns / ${b.together.fields_asked} fields asked as one, `
+        + `${b.one_by_one.turns} / ${b.one_by_one.fields_asked} for its ${b.one_by_one.services.length} parts one by one `
+        + `(${pct(b.turns_saved)} fewer turns, ${pct(b.fields_saved)} fewer questions)${b.together.ok && b.one_by_one.ok ? '' : '; a run did not complete'}`);
     }
     if (s.error) out.push(`  note: ${s.error}`);
   }

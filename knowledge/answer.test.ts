@@ -145,8 +145,9 @@ describe('answerQuestion', () => {
     for (const q of ['演唱会门票在哪里买', '怎么做红烧肉', '帮我订一张去北京的机票']) {
       expect((await answerQuestion(bundled.kb, q, { serviceId: 'passport' })).found, q).toBe(false);
     }
-    // ... while a bare question about the service is answered.
+    // ... while a bare question about the service is answered, and one asked in a situation.
     expect((await answerQuestion(bundled.kb, '在哪里办', { serviceId: 'passport', sections: ['办理渠道'] })).section).toBe('办理渠道');
+    expect((await answerQuestion(bundled.kb, '掉了要补办', { serviceId: 'social_security_card' })).found).toBe(true);
   });
 
   it('answers an FAQ with its answer and cites the question', async () => {

@@ -66,8 +66,6 @@ export const RELEVANCE = {
   minEvidence: 0.65,
   /** ... when the question names the service (in-scope dev questions go down to 0.19). */
   minEvidenceNamed: 0.12,
-  /** Within a known service, a question is about it when at least this share of its own words is in the guide. */
-  minKnownShare: 0.34,
   /** A shared substring counts as naming the service from this many characters. */
   minNameChars: 2,
   /** A substring found in the names of this many services or more is generic (申请, 登记). */
@@ -175,11 +173,12 @@ export function isRelevant(
 ): boolean {
   const r = { ...RELEVANCE, ...opts.relevance };
   if (best >= r.minEvidence) return true;
-  const known = opts.known ?? 1;
-  // Within a known service, a question that asks for a section ("在哪里办") is about it,
-  // unless the guide knows none of what it is about ("演唱会门票在哪里买").
-  if (opts.serviceGiven && opts.cued && known > 0) return true;
-  return (opts.named || (opts.serviceGiven && known >= r.minKnownShare)) && best >= r.minEvidenceNamed;
+  // Within a known service, a question is about it unless the guide knows none of what it is
+  // about ("演唱会门票在哪里买", "怎么做红烧肉"); one that asks for a section ("在哪里办") needs no
+  // more evidence than that.
+  const foreign = opts.known === 0;
+  if (opts.serviceGiven && opts.cued && !foreign) return true;
+  return (opts.named || (opts.serviceGiven && !foreign)) && best >= r.minEvidenceNamed;
 }
 
 /**
@@ -188,7 +187,8 @@ export function isRelevant(
  * guide ("今天上海天气怎么样": 上海 of 今天, 上海, 天气); null when it has none.
  */
 export function knownShare(question: string, chunks: readonly ChunkRecord[], names: readonly string[], cues: SectionCues): number | null {
-  const own = [...contentTokens(question, cues, names)].filter(([t, w]) => w === 1 && t.length > 1).map(([t]) => t);
+  // Situations ("#补领") are no words of the text; whole-word bigrams only.
+  const own = [...contentTokens(question, cues, names)].filter(([t, w]) => w === 1 && t.length > 1 && !t.startsWith('#')).map(([t]) => t);
   if (!own.length) return null;
   const text = chunks.map((c) => normalizeText(`${c.title}\n${c.text}`)).join('\n');
   return own.filter((t) => text.includes(t)).length / own.length;

@@ -21,7 +21,8 @@ export type Action =
   | { type: 'cancel'; quiet?: boolean }
   | { type: 'handoff' }
   /** Answer one question from the guides (or say honestly that nothing reliable was found). */
-  | { type: 'answer'; question: string; service: string | null; topics: SectionName[] }
+  /** `kept`: a question kept from an earlier message (the agenda), not this one. */
+  | { type: 'answer'; question: string; service: string | null; topics: SectionName[]; kept?: boolean }
   /** A question about a value of the form in hand ("卡寄到哪个地址？"): answered from the form itself. */
   | { type: 'answerField'; field: string }
   /** Begin an application (repeat and eligibility checked through the service API). */

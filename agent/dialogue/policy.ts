@@ -245,8 +245,15 @@ function decideIdle(input: PolicyInput, catalogue: Catalogue): Plan {
     const steps: Action[] = [];
     if (situation) steps.push({ type: 'situation', id: situation.situation });
     if (asks.some((a) => a.about === 'offers')) steps.push({ type: 'offers' });
-    // "七十一岁了，有啥补贴好领": what is offered, then the service the question is about.
-    steps.push(...guideAsks.filter((a) => !situation || a.named).map((a) => askStep(a, about)));
+    // "65岁的老人有什么补贴，怎么申请？" with nothing offered: the question answered as well, about the
+    // situation's service it fits (the knowledge base decides among them).
+    else if (situation && u.signals.interrogative) {
+      const q = guideAsks.find((a) => !a.named);
+      steps.push({ type: 'answer', question: input.state.input, service: null, topics: q?.topics ?? [] });
+    }
+    // "生育津贴能领吗，我能领什么": what is offered, then the question about the service it names
+    // (a classifier's guess at a service is no question of the citizen's).
+    steps.push(...guideAsks.filter((a) => a.named).map((a) => askStep(a, about)));
     return plan('consult', ...steps);
   }
   if (guideAsks.length) return plan('consult', ...guideAsks.map((a) => askStep(a, about)));
@@ -294,10 +301,16 @@ function startOrOffline(catalogue: Catalogue, service: string, values: Record<st
   return [{ type: 'offline', service }];
 }
 
+/**
+ * The answer step of a question: about the service it names, else the one in question; a
+ * classifier's guess at a service the message does not name is left to the knowledge base,
+ * which weighs every guide (and names the service it answered from).
+ */
 function askStep(a: Extract<DialogueAct, { type: 'ask' }>, fallbackService: string | null): Action {
   if (a.about === 'capabilities') return { type: 'capabilities' };
   if (a.about === 'offers') return { type: 'offers' };
-  return { type: 'answer', question: a.text, service: a.service ?? fallbackService, topics: a.topics };
+  const service = a.named === false ? null : a.service;
+  return { type: 'answer', question: a.text, service: service ?? fallbackService, topics: a.topics };
 }
 
 function has(acts: readonly DialogueAct[], type: DialogueAct['type']): boolean {

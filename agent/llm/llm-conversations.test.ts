@@ -32,16 +32,21 @@ afterAll(async () => {
 });
 
 describe('the LLM engine on the conversation test set', () => {
-  it('holds as many conversations as the local engine, every turn understood through the model', async () => {
-    const { report } = await runEval({
+  it('holds the same conversations as the local engine, every turn understood through the model', async () => {
+    const run = async (nluEngine: 'local' | 'llm') => (await runEval({
       nlu: null, scenarios: null, consent: null, retrieval: null, injection: false, gate: false,
       conversations: resolve('evals/data/conversations.test.jsonl'),
-      out, nluEngine: 'llm',
-    });
-    const c = report.conversations;
+      out, nluEngine,
+    })).report.conversations;
+    const local = await run('local');
+    const before = standIn.requests('understand').length;
+    const c = await run('llm');
     expect(c.error ?? null).toBeNull();
-    expect(c.success_rate).toBeGreaterThanOrEqual(0.95);
+    // Same acts, same policy: the conversations the local engine holds, the LLM path holds too.
+    const held = new Set(c.items.filter((i) => i.ok).map((i) => i.id));
+    expect(local.items.filter((i) => i.ok && !held.has(i.id)).map((i) => i.id)).toEqual([]);
+    expect(c.success_rate).toBeGreaterThanOrEqual(local.success_rate ?? 1);
     // Every citizen turn reached the model (none answered by the fallback for want of it).
-    expect(standIn.requests('understand').length).toBeGreaterThanOrEqual(c.turns_total ?? 1);
+    expect(standIn.requests('understand').length - before).toBeGreaterThanOrEqual(c.turns_total ?? 1);
   }, 300_000);
 });

@@ -39,6 +39,8 @@ const dialogueSchema = z.object({
   request_cues: textList.optional(),
   trouble: textList.optional(),
   deictic: textList.optional(),
+  /** Words that ask about the citizen's own application ("办到哪了"), as against a question about time limits. */
+  progress_cues: textList.optional(),
   /** A clause that reads as a full postal address (unicode regex): a new value for an editable address field of the form. */
   address_shape: z.string().optional(),
   thanks: textList,
@@ -107,6 +109,7 @@ export class DialogueActReader {
   private readonly requestCues: Lexicon<true>;
   private readonly trouble: Lexicon<true>;
   private readonly deictic: Lexicon<true>;
+  private readonly progressCues: Lexicon<true>;
   private readonly addressShape: RegExp | null;
   private readonly thanks: Lexicon<true>;
   private readonly bye: Lexicon<true>;
@@ -146,6 +149,7 @@ export class DialogueActReader {
     this.requestCues = lex(data.request_cues ?? [], true as const);
     this.trouble = lex(data.trouble ?? [], true as const);
     this.deictic = lex(data.deictic ?? [], true as const);
+    this.progressCues = lex(data.progress_cues ?? [], true as const);
     this.addressShape = data.address_shape ? new RegExp(data.address_shape, 'u') : null;
     this.thanks = lex(data.thanks, true as const);
     this.bye = lex(data.bye, true as const);
@@ -420,7 +424,9 @@ export class DialogueActReader {
         } else if (question || topics.length || service !== null) acts.push(ask());
         return;
       case 'progress':
-        acts.push({ type: 'progress', service, text });
+        // "多久能办好？" asks about time limits; "办到哪了" asks about the citizen's own application.
+        if (question && topics.length && !this.progressCues.match(text).length) acts.push(ask());
+        else acts.push({ type: 'progress', service, text });
         return;
       case 'handoff':
         // Only with words that ask for a person: "找工作用" answers a question, it asks for nobody.

@@ -41,6 +41,14 @@ const fieldLexSchema = z.object({
    * the first `describes` value, as an answer to that very field, the words kept as the note.
    */
   describe_frames: z.array(z.string()).default([]),
+  /**
+   * A number said with a unit ("六十个座位左右", "8平方米") read into the option of its range;
+   * Chinese numerals are read too.
+   */
+  numeric: z.object({
+    units: textList,
+    ranges: z.array(z.object({ min: z.number().optional(), max: z.number().optional(), value: text }).strict()).min(1),
+  }).strict().optional(),
 }).strict();
 
 const slotsSchema = z.object({
@@ -75,6 +83,7 @@ interface FieldLexicon {
   describes: Set<string>;
   freeText?: RegExp;
   frames: RegExp[];
+  numeric?: { unit: RegExp; ranges: { min?: number; max?: number; value: string }[] };
 }
 
 export interface SlotLexicon {
@@ -134,6 +143,13 @@ export function compileSlotLexicon(data: SlotsData, catalogue: CatalogueService[
     const entry: FieldLexicon = { key, patterns, negatedOf, describes: new Set(lex?.describes ?? []), frames };
     if (lex?.free_text) entry.freeText = new RegExp(lex.free_text, 'u');
     if (lex?.implies) entry.implies = { field: lex.implies.field, value: lex.implies.value, over: new Set(lex.implies.over) };
+    if (lex?.numeric) {
+      for (const r of lex.numeric.ranges) {
+        if (options && !options.has(r.value)) throw new Error(`NLU data file ${file} is invalid: field '${key}' numeric value '${r.value}' is not an option of the catalogue`);
+      }
+      const units = [...lex.numeric.units].map(prep).sort((a, b) => b.length - a.length).map(escapeRe).join('|');
+      entry.numeric = { unit: new RegExp(`(\\d+(?:\\.\\d+)?|[零〇一二两三四五六七八九十百千]+)\\s*(?:${units})`, 'u'), ranges: lex.numeric.ranges };
+    }
     fields.set(key, entry);
   }
   return {
@@ -245,7 +261,7 @@ export function extractSlots(lex: SlotLexicon, req: SlotRequest): SlotMatches {
         if (cased) findAll(cased, p, hits);
       } else findAll(s, p, hits);
     }
-    const said = chooseValue(lex, fl, s, hits.filter((h) => !h.weak), hits);
+    const said = chooseValue(lex, fl, s, hits.filter((h) => !h.weak), hits) ?? numericValue(fl, s);
     if (said !== undefined) {
       strong[field.key] = said;
       continue;
@@ -266,6 +282,36 @@ export function extractSlots(lex: SlotLexicon, req: SlotRequest): SlotMatches {
     if (current === undefined || imp.over.has(current)) strong[imp.field] = imp.value;
   }
   return { strong, weak, described };
+}
+
+/** "六十个座位" -> the option of the range 60 falls in. */
+function numericValue(fl: FieldLexicon, s: string): string | undefined {
+  const m = fl.numeric?.unit.exec(s);
+  if (!m) return undefined;
+  const n = /^\d/.test(m[1]!) ? Number(m[1]) : chineseNumber(m[1]!);
+  if (n === null || !Number.isFinite(n)) return undefined;
+  return fl.numeric!.ranges.find((r) => (r.min === undefined || n >= r.min) && (r.max === undefined || n <= r.max))?.value;
+}
+
+const DIGIT: Record<string, number> = { 零: 0, 〇: 0, 一: 1, 二: 2, 两: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9 };
+const UNIT: Record<string, number> = { 十: 10, 百: 100, 千: 1000 };
+
+/** 六十 -> 60, 一百二十 -> 120, 十五 -> 15, 二十几 -> 20 (up to the thousands). */
+export function chineseNumber(t: string): number | null {
+  let total = 0;
+  let digit: number | null = null;
+  for (const ch of t) {
+    if (ch in DIGIT) digit = DIGIT[ch]!;
+    else if (ch in UNIT) {
+      total += (digit ?? 1) * UNIT[ch]!;
+      digit = null;
+    } else return null;
+  }
+  return total + (digit ?? 0);
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Convenience: the 'ask' fields of a catalogue service. */

@@ -14,7 +14,10 @@ export async function answer(state: State, runtime: NodeRuntime): Promise<Update
   const a0 = state.plan[0];
   if (a0?.type !== 'answer') return { plan: next(state) };
   const ctx = contextOf(runtime);
-  const a = await ctx.knowledge.answer(a0.question, { serviceId: a0.service, sections: a0.topics });
+  // One question in the message: the whole message is the question (its other clauses say what it is about).
+  const asked = (state.understanding?.acts ?? []).filter((x) => x.type === 'ask' && x.about === 'guide').length;
+  const question = !a0.kept && asked <= 1 && state.input.trim() ? state.input : a0.question;
+  const a = await ctx.knowledge.answer(question, { serviceId: a0.service, sections: a0.topics });
   if (!a.found) {
     return { plan: next(state), draft: said(state, { part: say('answer_not_found'), outcome: 'answered', service: a0.service }) };
   }

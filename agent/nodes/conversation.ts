@@ -137,7 +137,7 @@ export function resume(state: State, runtime: NodeRuntime): Update {
   if (item.kind === 'ask') {
     return {
       agenda: rest,
-      plan: next(state, { then: [{ type: 'answer', question: item.text, service: item.service, topics: item.topics }] }),
+      plan: next(state, { then: [{ type: 'answer', question: item.text, service: item.service, topics: item.topics, kept: true }] }),
       draft: said(state, { part: say('resume_ask', { what: name ? `「${name}」的问题` : '一个问题' }) }),
     };
   }

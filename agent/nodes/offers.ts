@@ -55,7 +55,7 @@ export async function offers(state: State, runtime: NodeRuntime): Promise<Update
     task,
     focus: { service: first.serviceId, offered: false },
     plan: next(state, { then: [{ type: 'prompt' }] }),
-    draft: said(state, { part, outcome: greeting ? undefined : 'answered', service: first.serviceId }),
+    draft: said(state, { part, service: first.serviceId }),
   };
 }
 
