@@ -41,6 +41,8 @@ const dialogueSchema = z.object({
   deictic: textList.optional(),
   /** Words that ask about the citizen's own application ("办到哪了"), as against a question about time limits. */
   progress_cues: textList.optional(),
+  /** "不需要改": a refusal word that keeps the task (it never cancels). */
+  keep: textList.optional(),
   /** A clause that reads as a full postal address (unicode regex): a new value for an editable address field of the form. */
   address_shape: z.string().optional(),
   thanks: textList,
@@ -110,6 +112,7 @@ export class DialogueActReader {
   private readonly trouble: Lexicon<true>;
   private readonly deictic: Lexicon<true>;
   private readonly progressCues: Lexicon<true>;
+  private readonly keep: Lexicon<true>;
   private readonly addressShape: RegExp | null;
   private readonly thanks: Lexicon<true>;
   private readonly bye: Lexicon<true>;
@@ -150,6 +153,7 @@ export class DialogueActReader {
     this.trouble = lex(data.trouble ?? [], true as const);
     this.deictic = lex(data.deictic ?? [], true as const);
     this.progressCues = lex(data.progress_cues ?? [], true as const);
+    this.keep = lex(data.keep ?? [], true as const);
     this.addressShape = data.address_shape ? new RegExp(data.address_shape, 'u') : null;
     this.thanks = lex(data.thanks, true as const);
     this.bye = lex(data.bye, true as const);
@@ -377,7 +381,7 @@ export class DialogueActReader {
     for (const h of this.ordinals.match(s)) acts.push({ type: 'choose', ordinal: h.value, text: h.text });
     // Leaving the task takes its own words ("算了", "不办了"): the act model's guess alone ends nothing.
     // A question about leaving ("提交了能撤回吗？", "submit之后能cancel吗？") leaves nothing; "弗要提交" is a delay, not a cancel.
-    const delays = this.delay.match(s);
+    const delays = [...this.delay.match(s), ...this.keep.match(s)];
     const outsideQuestions = (l: Lexicon<unknown>) => l.match(s).some((h) => {
       const ci = clauses.findIndex((c) => c.start <= h.start && h.end <= c.end);
       return !(ci >= 0 && questionClauses[ci]) && !delays.some((d) => h.start < d.end && d.start < h.end);

@@ -119,4 +119,44 @@ describe.skipIf(!hasChromium)('staff console', () => {
     expect(await page.locator('#console').isHidden()).toBe(true);
     await context.close();
   }, 120_000);
+
+  it("刘芳's 出生“一件事”: one card grouped by department in her chat, and the part sent to review shows the whole bundle to staff", async () => {
+    await env.server.ctx.db.pool.query("DELETE FROM offer_answers WHERE citizen_id = 'c-liu-fang'");
+    const citizen = await newPage(env.browser, { mobile: true });
+    const chat = citizen.page;
+    await chat.goto(`${env.server.baseUrl}/`);
+    await chat.getByRole('button', { name: /刘芳/ }).click();
+    const input = chat.getByLabel('输入消息');
+    for (const text of ['我要办出生一件事', '王小宝', '随父亲落户', '网点自取']) {
+      await input.fill(text);
+      await input.press('Enter');
+      await chat.locator('#thinking').waitFor({ state: 'hidden' });
+    }
+    const card = chat.locator('.card-confirm').last();
+    await card.waitFor();
+    for (const dept of ['市公安局', '市医疗保障局', '市人力资源社会保障局']) await card.locator('.card-group h4', { hasText: dept }).first().waitFor();
+    await screenshot(chat, 'bundle-1-card');
+    await card.getByRole('button', { name: '立即办理' }).click();
+    const receipt = chat.locator('.card-receipt').last();
+    await receipt.waitFor();
+    await expect.poll(async () => receipt.locator('.bundle-parts li').count()).toBeGreaterThanOrEqual(3);
+
+    const staff = await newPage(env.browser);
+    const desk = staff.page;
+    await desk.goto(`${env.server.baseUrl}/staff`);
+    await desk.getByLabel('用户名').fill(env.server.ctx.config.STAFF_USERNAME);
+    await desk.getByLabel('密码').fill(env.server.ctx.config.STAFF_PASSWORD);
+    await desk.getByRole('button', { name: '登录' }).click();
+    const row = desk.locator('#queue-body tr', { hasText: '刘芳' }).first();
+    await row.waitFor();
+    await row.click();
+    const parts = desk.locator('#detail').getByRole('table', { name: '一件事各部门办件' });
+    await parts.waitFor();
+    await parts.getByText('新生儿出生登记（报户口）').waitFor();
+    await parts.getByText('新生儿社会保障卡申领').waitFor();
+    expect(await visibleText(desk)).not.toContain('310114199207154021');
+    await screenshot(desk, 'bundle-2-staff');
+    await citizen.context.close();
+    await staff.context.close();
+  });
 });

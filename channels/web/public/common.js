@@ -253,12 +253,27 @@ export function renderCard(card, { send, openGuide, big = false } = {}) {
       const actions = Array.isArray(card.actions) && card.actions.length
         ? card.actions
         : [{ label: '立即办理', text: '确认' }, { label: '取消', text: '取消' }];
+      const dl = (list) => el('dl', { class: 'fields' }, list.map((f) => [
+        el('dt', {}, f.label ?? f.key),
+        el('dd', {}, f.value ?? f.display ?? '（待填写）'),
+      ]));
+      const groups = Array.isArray(card.groups) ? card.groups : [];
+      const offer = card.offer && typeof card.offer === 'object' ? card.offer : null;
+      // 一件事: the fields every part shares once, then each department with its own parts and fields.
+      const shared = groups.length ? fields.filter((f) => !groups.some((g) => (g.fields ?? []).some((x) => x.key === f.key))) : fields;
       return el('section', { class: 'card card-confirm', 'aria-label': `请核对：${card.serviceName ?? '申请信息'}` },
-        el('h3', {}, card.serviceName ? `请核对「${card.serviceName}」申请信息` : '请核对申请信息'),
-        el('dl', { class: 'fields' }, fields.map((f) => [
-          el('dt', {}, f.label ?? f.key),
-          el('dd', {}, f.value ?? f.display ?? '（待填写）'),
-        ])),
+        el('h3', {}, offer ? `免申即享：${offer.title}` : card.serviceName ? `请核对「${card.serviceName}」申请信息` : '请核对申请信息'),
+        offer ? el('div', { class: 'offer' },
+          el('ul', { class: 'offer-why', 'aria-label': '符合条件的原因' }, (offer.why ?? []).map((w) => el('li', {}, w))),
+          offer.amount ? el('p', { class: 'offer-amount' }, `预计金额：${offer.amount}`) : null,
+          offer.explain ? el('p', { class: 'offer-explain' }, offer.explain) : null) : null,
+        dl(shared),
+        groups.map((g) => el('section', { class: 'card-group', 'aria-label': g.department },
+          el('h4', {}, `${g.department}：${(g.services ?? []).join('、')}`),
+          (g.fields ?? []).length ? dl(g.fields) : null)),
+        Array.isArray(card.skipped) && card.skipped.length
+          ? el('div', { class: 'card-skipped' }, el('h4', {}, '这次不办理'), el('ul', {}, card.skipped.map((k) => el('li', {}, k.reason ?? k.serviceName))))
+          : null,
         el('div', { class: 'actions' }, actions.map((a, i) =>
           el('button', { type: 'button', class: `${btnClass}${i === 0 ? ' primary' : ''}`, onclick: once(() => send(a.text ?? a.label)) }, a.label))));
     }
@@ -280,7 +295,11 @@ export function renderCard(card, { send, openGuide, big = false } = {}) {
           el('dt', {}, '办理状态'), el('dd', { class: `status status-${card.status}` }, STATUS_LABEL[card.status] ?? card.status ?? ''),
           card.licence ? [el('dt', {}, '电子证照'), el('dd', {}, `${card.licence.name}（已发送至卡包）`)] : null,
           card.submittedAt ? [el('dt', {}, '提交时间'), el('dd', {}, formatTime(card.submittedAt))] : null),
-        card.statusMessage ? el('p', { class: 'status-message' }, card.statusMessage) : null);
+        // 一件事: one line per part, each with its own department, number and status.
+        card.bundle && Array.isArray(card.bundle.parts)
+          ? el('ul', { class: 'bundle-parts', 'aria-label': `${card.bundle.name}各部门办理情况` }, card.bundle.parts.map((p) =>
+            el('li', {}, `${p.serviceName}（${p.department}）：${p.statusLabel ?? STATUS_LABEL[p.status] ?? p.status}，编号 ${p.applicationId}`)))
+          : card.statusMessage ? el('p', { class: 'status-message' }, card.statusMessage) : null);
     }
     case 'handoff': {
       return el('section', { class: 'card card-handoff', 'aria-label': '人工服务' },

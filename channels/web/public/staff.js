@@ -180,6 +180,15 @@ function renderDetail(h) {
       el('div', { class: 'actions-row' }, returnReason,
         el('button', { type: 'button', class: 'btn danger', id: 'return', disabled: !canDecide(app), onclick: () => void act('return') }, '退回')),
     ] : null,
+    // 一件事: the whole life event this part belongs to, every department's part with its status.
+    h.bundle ? [
+      el('h3', {}, `所属“一件事”：${h.bundle.name}（${h.bundle.id}）`),
+      el('table', { class: 'queue-table', 'aria-label': '一件事各部门办件' },
+        el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, '事项'), el('th', { scope: 'col' }, '部门'), el('th', { scope: 'col' }, '申请编号'), el('th', { scope: 'col' }, '状态'))),
+        el('tbody', {}, (h.bundle.applications ?? []).map((a) => el('tr', { class: app && a.id === app.id ? 'current' : '' },
+          el('td', {}, a.serviceName), el('td', {}, a.department), el('td', {}, a.id), el('td', {}, STATUS_LABEL[a.status] ?? a.status))))),
+      (h.bundle.skipped ?? []).length ? el('p', { class: 'muted' }, `未办理：${h.bundle.skipped.map((k) => k.reason).join('；')}`) : null,
+    ] : null,
     el('h3', {}, '与市民的消息'),
     el('ol', { class: 'transcript', id: 'messages', 'aria-label': '与市民的消息' }, (h.messages ?? []).map((m) =>
       el('li', {}, el('span', { class: 'role' }, m.authorName ?? ROLE_LABEL[m.authorKind] ?? m.authorKind), ' ', m.text,
