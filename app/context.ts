@@ -46,7 +46,10 @@ export async function createAppContext(config: Config, opts: AppContextOptions =
     const staff = await seedStaff(db.pool, config.STAFF_USERNAME, config.STAFF_PASSWORD);
     const identity = createIdentityProvider({
       pool: db.pool,
-      signer: new TokenSigner(loadTokenSecret({ tokenSecret: config.TOKEN_SECRET, dataDir: config.DATA_DIR }), config.TOKEN_TTL_SECONDS),
+      signer: new TokenSigner(loadTokenSecret({ tokenSecret: config.TOKEN_SECRET, dataDir: config.DATA_DIR }), config.TOKEN_TTL_SECONDS, {
+        kioskTtlSeconds: config.KIOSK_TOKEN_TTL_SECONDS,
+      }),
+      throttle: { maxFailures: config.STAFF_LOGIN_MAX_FAILURES, lockoutSeconds: config.STAFF_LOCKOUT_SECONDS },
       nodeEnv: config.NODE_ENV,
       kioskDeviceKey: config.KIOSK_DEVICE_KEY,
     });

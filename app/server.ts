@@ -32,7 +32,16 @@ export async function buildServer(ctx: AppContext, opts: { agent?: Agent; limits
   });
   await registerMetrics(app, metrics, { token: opts.metricsToken ?? ctx.config.METRICS_TOKEN, production: ctx.config.NODE_ENV === 'production' });
   // Turns see the same bearer token again and again: verified once, then cached briefly.
-  const identity = { ...ctx.identity, verifyToken: cachedTokenVerifier((t) => ctx.identity.verifyToken(t)) };
+  const verify = cachedTokenVerifier((t) => ctx.identity.verifyToken(t), { ttlMs: 15_000 });
+  const identity = {
+    ...ctx.identity,
+    verifyToken: verify,
+    // A token taken back is forgotten by the cache at once on this instance (others within 15 s).
+    revoke: async (token: string, reason: string) => {
+      verify.forget(token);
+      await ctx.identity.revoke(token, reason);
+    },
+  };
 
   const channels = createChannelKit(ctx);
   app.addHook('onClose', async () => channels.close());
@@ -42,6 +51,9 @@ export async function buildServer(ctx: AppContext, opts: { agent?: Agent; limits
     principalOf: (req) => authenticateRequest(identity, req),
     socket: channels.socket,
     turnLimit: security.turnLimit,
+    tokens: identity,
+    // The page resets after KIOSK_IDLE_SECONDS; the server ends the visit a little after that.
+    kioskIdleSeconds: ctx.config.KIOSK_IDLE_SECONDS + Math.min(30, ctx.config.KIOSK_IDLE_SECONDS),
   });
   await app.register(channelRoutes, { kit: channels });
   app.addHook('onClose', async () => agent.close());

@@ -18,6 +18,11 @@ const EnvSchema = z.object({
   /** HMAC secret for signed tokens. When unset, one is generated and kept in DATA_DIR. */
   TOKEN_SECRET: z.string().min(32).optional(),
   TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(8 * 3600),
+  /** An ID-card token at a kiosk lives for one visit at most; ending the visit revokes it sooner. */
+  KIOSK_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(1800),
+  /** Staff login: failures (per username, and per client address) before a lockout, and its length. */
+  STAFF_LOGIN_MAX_FAILURES: z.coerce.number().int().positive().default(5),
+  STAFF_LOCKOUT_SECONDS: z.coerce.number().int().positive().default(900),
   /** Sandbox staff account (stands in for the service centre's staff directory). */
   STAFF_USERNAME: z.string().default('staff01'),
   STAFF_PASSWORD: z.string().min(8).default('shanghai-staff-demo'),

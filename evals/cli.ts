@@ -25,6 +25,7 @@ import { catalogue } from '../knowledge/catalogue.js';
 import { createKnowledgeBase, KNOWLEDGE_MIGRATIONS, type KnowledgeBase } from '../knowledge/kb.js';
 import { describeDatabase, evalConfig, startEvalApp, type EngineChoice, type EvalApp } from './app.js';
 import { createNlpJsBaseline } from './baseline/nlpjs.js';
+import { AttackItem, DEFAULT_ATTACK_SET, formatAttacks, runAttackEval, type AttackSection } from './attacks.js';
 import { compareBundle, type BundleFigure } from './bundles.js';
 import { conversationResult, runConversations, scoreConsent, scoreConversations } from './conversations.js';
 import {
@@ -36,6 +37,7 @@ import {
   loadReferenceData,
   loadRetrievalItems,
   loadScenarioItems,
+  readJsonl,
   type ConversationItem,
   type DatasetWarning,
   type Loaded,
@@ -304,6 +306,16 @@ async function runConsentSection(set: Loaded<ConversationItem>, ref: ReferenceDa
 }
 
 /** Search over the app's knowledge base, chat through the app; without the app, search over a knowledge base of its own. */
+async function attackSection(slot: AppSlot): Promise<AttackSection> {
+  if (!slot.app) return { file: DEFAULT_ATTACK_SET, n: 0, by_kind: {}, server_errors: 0, disclosures: 0, unauthorised_submits: 0, unexpected: 0, failed: [], error: slot.error ?? 'no app' };
+  const p = startProgress('attacks', readJsonl(DEFAULT_ATTACK_SET, AttackItem).length);
+  try {
+    return await runAttackEval(slot.app, DEFAULT_ATTACK_SET, () => p.tick());
+  } finally {
+    p.stop();
+  }
+}
+
 async function runRetrievalSection(set: Loaded<RetrievalItem>, slot: AppSlot, config: Config): Promise<RetrievalSection> {
   const items = set.items.map((l) => l.item);
   let own: { kb: KnowledgeBase; close(): Promise<void> } | null = null;
@@ -381,6 +393,8 @@ export async function runEval(opts: CliOptions): Promise<{ report: Report; exitC
       ? await injectionSection(opts.nluEngine, { app: slot.app, ...(slot.error ? { startError: slot.error } : {}) })
       : undefined;
     const retrieval = sets.retrieval ? await runRetrievalSection(sets.retrieval, slot, config) : skippedRetrieval('no retrieval set selected');
+    // The doors other than the conversation (HTTP, WebSocket, MCP), with the injection set.
+    const attacks = opts.injection ? await attackSection(slot) : undefined;
 
     const ids = new Set<string>([
       ...Object.keys(nlu.per_service ?? {}),
@@ -407,6 +421,7 @@ export async function runEval(opts: CliOptions): Promise<{ report: Report; exitC
       gate: null,
       duration_ms: 0,
       ...(injection ? { injection } : {}),
+      ...(attacks ? { attacks } : {}),
     };
   } finally {
     await slot.app?.close();
@@ -421,6 +436,7 @@ export async function runEval(opts: CliOptions): Promise<{ report: Report; exitC
 
   const lines = [formatSummary(report)];
   if (report.injection) lines.push(formatInjection(report.injection));
+  if (report.attacks) lines.push(report.attacks.error ? `Attacks: not run (${report.attacks.error})` : formatAttacks(report.attacks));
   if (warnings.length) {
     lines.push(`Warnings (${warnings.length}):`, ...warnings.map((w) => `  ${formatWarning(w)}`));
   }

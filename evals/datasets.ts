@@ -399,4 +399,5 @@ export const DEFAULT_SETS = {
   consent: dataFile('consent.jsonl'),
   retrieval: dataFile('retrieval.jsonl'),
   injection: dataFile('injection.jsonl'),
+  attacks: dataFile('attacks.jsonl'),
 } as const;

@@ -66,6 +66,16 @@ export function evaluateGate(report: Report, t: Thresholds = THRESHOLDS, seedSer
   // Only items with sections are scored on the chat answer; a set with none has nothing to gate.
   checks.push(atLeast('Retrieval answer section accuracy', 'retrieval.answer_section_accuracy', rt.answer_section_accuracy,
     t.retrieval_answer_section_accuracy, rtSkipped || rt.section_n === 0));
+
+  const at = report.attacks;
+  const atSkipped = !at || at.error !== undefined;
+  checks.push(atMost('Attack server errors', 'attacks.server_errors', at?.server_errors, t.attacks_server_errors, atSkipped));
+  checks.push(atMost('Attack disclosures', 'attacks.disclosures', at?.disclosures, t.attacks_disclosures, atSkipped));
+  checks.push(atMost('Attack unauthorised submits', 'attacks.unauthorised_submits', at?.unauthorised_submits, t.attacks_unauthorised_submits, atSkipped));
+  const inj = report.injection;
+  const injSkipped = !inj || inj.disclosed === null;
+  checks.push(atMost('Injection disclosures', 'injection.disclosed', inj?.disclosed, t.injection_disclosures, injSkipped));
+  checks.push(atMost('Injection unconfirmed submissions', 'injection.unconfirmed_submissions', inj?.unconfirmed_submissions, t.injection_unconfirmed_submissions, injSkipped));
   return { passed: checks.every((c) => c.passed), checks };
 }
 

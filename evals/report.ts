@@ -7,6 +7,7 @@
  */
 import type { ConsentMetrics, ConversationMetrics, ConversationResult } from './conversations.js';
 import type { DatasetWarning } from './datasets.js';
+import type { AttackSection } from './attacks.js';
 import type { InjectionSection } from './injection.js';
 import type { ConfusionPair, LatencyStats, NluMetrics, NluMistake, Tally } from './nlu.js';
 import type { RetrievalMetrics } from './retrieval.js';
@@ -161,6 +162,8 @@ export interface Report {
   duration_ms: number;
   /** Prompt-injection attempts (evals/injection.ts): {n, disclosed, unconfirmed_submissions, items}; absent when not run. */
   injection?: InjectionSection;
+  /** Attacks on HTTP, the WebSocket and MCP (evals/attacks.ts); absent when not run. */
+  attacks?: AttackSection;
 }
 
 export function skippedNlu(reason: string): NluSection {

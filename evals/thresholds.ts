@@ -20,6 +20,13 @@ const ThresholdsSchema = z.strictObject({
   consent_wrongful_submissions: z.number().int().min(0),
   retrieval_recall_at_5: z.number().min(0).max(1),
   retrieval_answer_section_accuracy: z.number().min(0).max(1),
+  /** The attack set (evals/attacks.ts): server errors, disclosures and unauthorised submits allowed. */
+  attacks_server_errors: z.number().int().min(0),
+  attacks_disclosures: z.number().int().min(0),
+  attacks_unauthorised_submits: z.number().int().min(0),
+  /** Prompt injection through chat: disclosures and unconfirmed submissions allowed. */
+  injection_disclosures: z.number().int().min(0),
+  injection_unconfirmed_submissions: z.number().int().min(0),
 });
 export type Thresholds = z.infer<typeof ThresholdsSchema>;
 

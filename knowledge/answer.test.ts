@@ -150,6 +150,25 @@ describe('answerQuestion', () => {
     expect((await answerQuestion(bundled.kb, '掉了要补办', { serviceId: 'social_security_card' })).found).toBe(true);
   });
 
+  it('answers a short follow-up within the known service from its best section', async () => {
+    // The guide says 孩子 / 未成年人, not 小孩 (synonyms.yaml); "办好以后" says when, not about what.
+    const child = await answerQuestion(bundled.kb, '给小孩也能办吗？', { serviceId: 'passport' });
+    expect(child.found).toBe(true);
+    expect(child.serviceId).toBe('passport');
+    const renew = await answerQuestion(bundled.kb, '办好以后多久要续', { serviceId: 'passport' });
+    expect(renew.found).toBe(true);
+    expect(renew.citations[0]?.title).toMatch(/有效期/);
+    // Dialect, a mistyped name and English question words are question forms too.
+    expect((await answerQuestion(bundled.kb, '家里人能帮我办伐', { serviceId: 'criminal_record_certificate' })).found).toBe(true);
+    expect((await answerQuestion(bundled.kb, '居主证有效期几年', { serviceId: 'residence_permit' })).found).toBe(true);
+    const who = await answerQuestion(bundled.kb, 'who can apply', { serviceId: 'childcare_subsidy' });
+    expect(who.section).toBe('申请条件');
+    // ... but a question about nothing the guide speaks of is still refused.
+    for (const q of ['能做红烧肉吗', '今天天气怎么样']) {
+      expect((await answerQuestion(bundled.kb, q, { serviceId: 'marriage_registration' })).found, q).toBe(false);
+    }
+  });
+
   it('answers an FAQ with its answer and cites the question', async () => {
     const a = await answerQuestion(bundled.kb, '以前有过犯罪记录还能开无犯罪证明吗');
     expect(a.found).toBe(true);

@@ -1,6 +1,7 @@
 import { FAQ_SECTION, type SectionName } from './guides.js';
 import type { ChunkRecord, KnowledgeBase } from './kb.js';
-import { cueSpans, isSpecific, matchQuestionKinds, RRF_K, type KindMatch, type SearchHit, type SectionCues } from './search.js';
+import { cueSpans, expandQuery, isSpecific, matchQuestionKinds, rewriteQuery, RRF_K, type KindMatch, type SearchHit, type SectionCues, type Span } from './search.js';
+import { NO_SYNONYMS, relatedWords } from './synonyms.js';
 import { isHan, normalizeText, queryTokens } from './text.js';
 
 /**
@@ -123,6 +124,30 @@ export function namedServices(question: string, names: Map<string, string[]>): s
 }
 
 /**
+ * The services the question names: by a whole name or alias (namedServices), else by the
+ * longest distinctive piece of a curated name of at least 3 characters ("身份证" of 居民身份证换领).
+ */
+export function mentionedServices(question: string, names: { curated: Map<string, string[]>; all: Map<string, string[]> }): string[] {
+  const whole = namedServices(question, names.all);
+  if (whole.length) return whole;
+  let best = PARTIAL_NAME_CHARS - 1;
+  let out: string[] = [];
+  for (const id of names.curated.keys()) {
+    const m = nameMention(question, id, names);
+    if (m < best) continue;
+    if (m > best) {
+      best = m;
+      out = [];
+    }
+    out.push(id);
+  }
+  return out;
+}
+
+/** A piece of a name this long names its service for picking it (2 characters are too often shared). */
+const PARTIAL_NAME_CHARS = 3;
+
+/**
  * How strongly the question names the service: the length of the longest whole name or
  * alias it contains (any alias, the colloquial ones of phrasings.yaml included), or of the
  * longest distinctive piece of a curated name (the catalogue's name and aliases): a Han
@@ -187,11 +212,16 @@ export function isRelevant(
  * guide ("今天上海天气怎么样": 上海 of 今天, 上海, 天气); null when it has none.
  */
 export function knownShare(question: string, chunks: readonly ChunkRecord[], names: readonly string[], cues: SectionCues): number | null {
-  // Situations ("#补领") are no words of the text; whole-word bigrams only.
-  const own = [...contentTokens(question, cues, names)].filter(([t, w]) => w === 1 && t.length > 1 && !t.startsWith('#')).map(([t]) => t);
+  // Situations ("#补领") are no words of the text; whole-word Han bigrams only (a Chinese guide
+  // cannot know an English word). The question's own words, as the citizen said them: a word
+  // the guide says otherwise ("小孩" for 未成年人, synonyms.yaml) counts as known.
+  const own = [...contentTokens(question, cues, names, { expand: false })]
+    .filter(([t, w]) => w === 1 && t.length > 1 && !t.startsWith('#') && isHan(t[0]!))
+    .map(([t]) => t);
   if (!own.length) return null;
   const text = chunks.map((c) => normalizeText(`${c.title}\n${c.text}`)).join('\n');
-  return own.filter((t) => text.includes(t)).length / own.length;
+  const syn = cues.synonyms ?? NO_SYNONYMS;
+  return own.filter((t) => text.includes(t) || relatedWords(t, syn).some((r) => text.includes(r))).length / own.length;
 }
 
 /**
@@ -232,17 +262,21 @@ export const CHOICE = {
  * lone character as it is) and other words, each with a weight of 1, or 0.5 for a bigram
  * that straddles a word boundary (segmentation noise as often as not).
  */
-export function contentTokens(text: string, cues: SectionCues, names: readonly string[]): Map<string, number> {
-  let q = normalizeText(text);
+export function contentTokens(text: string, cues: SectionCues, names: readonly string[], opts: { expand?: boolean } = {}): Map<string, number> {
+  // In the guides' wording (synonyms.yaml): "小孩" also counts as 孩子, 子女, 未成年人.
+  let q = opts.expand === false ? rewriteQuery(text, cues) : expandQuery(text, cues);
   const blank = (a: number, b: number) => (q = q.slice(0, a) + ' '.repeat(b - a) + q.slice(b));
   const out = new Map<string, number>();
   // A situation ("丢了", "掉了", "家人帮") is what the question is about: one word for all its
   // phrasings. Other cue words say what is asked, not about what.
   for (const m of matchQuestionKinds(q, cues)) if (m.kind.situation) out.set(`#${m.kind.name}`, 1);
   for (const [a, b] of cueSpans(q, cues)) blank(a, b);
-  for (const n of names.map(normalizeText).filter((n) => n.length >= 2).sort((a, b) => b.length - a.length)) {
+  const ns = names.map(normalizeText).filter((n) => n.length >= 2).sort((a, b) => b.length - a.length);
+  for (const n of ns) {
     for (let at = q.indexOf(n); at >= 0; at = q.indexOf(n, at + 1)) blank(at, at + n.length);
   }
+  // A name mistyped by one character ("居主证", "社宝卡") is still the name.
+  for (const n of ns) for (const [a, b] of nearMentions(q, n)) blank(a, b);
   for (const t of queryTokens(q)) {
     if (STOP.has(t.token) || [...t.token].every((ch) => STOP.has(ch))) continue;
     out.set(t.token, Math.max(out.get(t.token) ?? 0, t.inWord ? 1 : 0.5));
@@ -250,8 +284,31 @@ export function contentTokens(text: string, cues: SectionCues, names: readonly s
   return out;
 }
 
+/**
+ * Where a text has a Han name of 3+ characters with exactly one character substituted
+ * ("居主证" for 居住证, "社宝卡" for 社保卡).
+ */
+export function nearMentions(text: string, name: string): Span[] {
+  const n = Array.from(name);
+  if (n.length < 3 || !n.every(isHan)) return [];
+  const out: Span[] = [];
+  // Offsets in UTF-16 units, as the callers blank them (Han characters of the BMP: one unit each).
+  for (let i = 0; i + name.length <= text.length; i++) {
+    const w = text.slice(i, i + name.length);
+    if (!Array.from(w).every(isHan)) continue;
+    const diff = [...w].flatMap((ch, j) => (ch === name[j] ? [] : [j]));
+    // Of a three-character name only the middle one ("居住地" is no 居住证).
+    if (diff.length === 1 && (name.length > 3 || diff[0] === 1)) out.push([i, i + name.length]);
+  }
+  return out;
+}
+
 /** Function words and fillers that carry no topic. */
-const STOP = new Set(['我', '的', '了', '吗', '呢', '吧', '啊', '呀', '么', '是', '要', '能', '会', '在', '还', '也', '都', '就', '有', '和', '与', '或', '我们', '你们', '他们', '一下', '这个', '那个', '一个', '请问', '什么', '可以', '需要', '一般', '现在', '已经', '大概', '大约', '到底', '怎么', '多少', '想', '得', '地', '着', '过', '被', '把', '给', '让', '对', '从', '向', '这', '那', '个', '些', '点', '啥', '哪', '呐', '嘛', '哦', '额', '吧', '您', '你', '他', '她', 'the', 'a', 'an', 'i', 'my', 'do', 'does', 'to', 'for', 'of', 'is', 'can', 'what', 'how', 'me']);
+const STOP = new Set(['我', '的', '了', '吗', '呢', '吧', '啊', '呀', '么', '是', '要', '能', '会', '在', '还', '也', '都', '就', '有', '和', '与', '或', '我们', '你们', '他们', '一下', '这个', '那个', '一个', '请问', '什么', '可以', '需要', '一般', '现在', '已经', '大概', '大约', '到底', '怎么', '多少', '想', '得', '地', '着', '过', '被', '把', '给', '让', '对', '从', '向', '这', '那', '个', '些', '点', '啥', '哪', '呐', '嘛', '哦', '额', '吧', '您', '你', '他', '她', 'the', 'a', 'an', 'i', 'my', 'do', 'does', 'to', 'for', 'of', 'is', 'can', 'what', 'how', 'me',
+  // Generic follow-up wording: "办好以后", "弄好之后" say when, not about what.
+  '以后', '之后', '办好', '办完', '弄好', '下来', '到手', '然后', '的话', '这样', '那样',
+  'who', 'when', 'where', 'which', 'much', 'long', 'it', 'in', 'on', 'at', 'be', 'are', 'am', 'will', 'should', 'could',
+  'would', 'you', 'your', 'we', 'our', 'have', 'has', 'there', 'this', 'that', 'get', 'need', 'apply', 'want', 'please', 'shanghai']);
 
 export interface ChoiceInput {
   question: string;
@@ -329,7 +386,11 @@ export function scoreFaqs(input: ChoiceInput): FaqScore[] {
         ? 'section'
         : null;
     // "丢了怎么补办" asks the procedure in the very situation of "丢了怎么办".
-    if (!sameAsk && sameSituation && qAsk.has(PROCEDURE) && kinds.some((k) => k.kind.weak || k.kind.name === PROCEDURE)) sameAsk = 'section';
+    // Whatever form the FAQ question takes ("丢了能补吗"): it is about the same situation.
+    if (!sameAsk && sameSituation && qAsk.has(PROCEDURE)) sameAsk = 'section';
+    // "怎么弄" and "要怎么注销": both ask how a thing is done ("…了怎么办" asks what to do in a
+    // situation, which the situation decides).
+    if (!sameAsk && qAsk.has(PROCEDURE) && kinds.some((k) => k.kind.weak && k.kind.sections.includes(PROCEDURE) && k.len <= 2)) sameAsk = 'section';
     const features: FaqFeatures = {
       // A question of nothing but its service and what it asks ("要多久") is answered by the
       // section, unless an FAQ entry asks the same finer thing (validity, an amount).
@@ -390,8 +451,27 @@ export function chooseChunk(given: ChoiceInput): ChunkRecord | undefined {
     const sections = m.kind.sections.filter((s) => s !== FAQ_SECTION);
     return input.chunks.filter((x) => sections.includes(x.section));
   };
+  // What the question is about (its own words): a generic ask ("是什么意思", "怎么") about a
+  // term its section does not speak of ("签注是什么意思" of 居住证) is answered where the term is.
+  const about = [...contentTokens(input.question, input.cues, input.names)]
+    .filter(([t, w]) => w === 1 && t.length > 1 && !t.startsWith('#'))
+    .map(([t]) => t);
+  const share = (x: ChunkRecord) => {
+    const text = normalizeText(`${x.title}\n${x.text}`);
+    return about.filter((t) => text.includes(t)).length / about.length;
+  };
   for (const m of input.kinds) {
     let pool = inSections(m);
+    if (m.kind.weak && about.length) {
+      const here = Math.max(0, ...pool.map(share));
+      const elsewhere = input.ranked
+        .map((h) => input.chunks.find((x) => x.chunkId === h.chunkId))
+        .filter((x): x is ChunkRecord => Boolean(x));
+      const best = Math.max(0, ...elsewhere.map(share));
+      // Only when its own section speaks of none of it (a guide's words spread widely).
+      if (here === 0 && best >= 0.5) return elsewhere.find((x) => share(x) === best);
+      if (here > 0) pool = pool.filter((x) => share(x) === here);
+    }
     // The evidence patterns go from strong ("有效期为5年") to weak ("有效期"): the strongest that
     // any chunk states decides which chunks may answer.
     if (m.kind.evidence.length) {
@@ -419,12 +499,12 @@ export async function answerQuestion(
   const sectionOpt = opts.sections?.length ? { sections: opts.sections } : {};
   const hits = await kb.search(question, { serviceId: opts.serviceId, k: opts.serviceId ? 40 : 10, ...sectionOpt });
   const allNames = await kb.serviceNames();
-  const serviceId = opts.serviceId ?? pickService(hits, namedServices(question, allNames));
+  const curated = new Map(kb.catalogue.map((c) => [c.id, [c.name, ...c.aliases]]));
+  const serviceId = opts.serviceId ?? pickService(hits, mentionedServices(question, { curated, all: allNames }));
   const ofService = hits.filter((h) => h.serviceId === serviceId);
   const best = ofService[0];
   if (!best) return { ...NOT_FOUND, confidence: { similarity: 0, coverage: 0 } };
   const strongest = ofService.reduce((a, h) => (evidence(h) > evidence(a) ? h : a), best);
-  const curated = new Map(kb.catalogue.map((c) => [c.id, [c.name, ...c.aliases]]));
   const named = nameMention(question, best.serviceId, { curated, all: allNames }) > 0;
   const confidence: Answer['confidence'] = {
     similarity: round(strongest.similarity),
@@ -441,7 +521,9 @@ export async function answerQuestion(
     serviceGiven: Boolean(opts.serviceId),
     known: knownShare(question, chunks, names, kb.cues),
     // Only a specific ask ("在哪里办", "要多久"): "怎么" alone does not make "怎么做红烧肉" about the guide.
-    cued: kinds.some(isSpecific) || (!kinds.length && Boolean(opts.sections?.length)),
+    // A situation ("丢了", "家里人帮") or a question pattern ("能…吗") counts too: the guide's
+    // words decide ("能做红烧肉吗" is about nothing it knows).
+    cued: kinds.some((k) => !k.kind.weak) || (!kinds.length && Boolean(opts.sections?.length)),
     relevance: opts.relevance,
   });
   if (!relevant) return { ...NOT_FOUND, confidence };

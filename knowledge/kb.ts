@@ -14,7 +14,9 @@ import {
   fuse,
   keywordSearch,
   loadSectionCues,
+  expandQuery,
   matchSectionCues,
+  rewriteQuery,
   vectorLiteral,
   vectorSearch,
   type SearchHit,
@@ -347,10 +349,13 @@ export function createKnowledgeBase(pool: pg.Pool, fixedEmbedder?: Embedder, opt
 
   async function search(query: string, opts: SearchOptions = {}): Promise<SearchHit[]> {
     const k = Math.max(1, Math.min(opts.k ?? 5, 100));
-    const q = toSimplified(query).trim();
+    // As citizens say it, rewritten to the guides' wording (synonyms.yaml): what it asks is read
+    // from the rewritten question, what it is about from the expanded one.
+    const asked = rewriteQuery(toSimplified(query).trim(), cues);
+    const q = expandQuery(asked, cues);
     // Nothing to match on (only punctuation or spaces): no results rather than noise.
     if (!keywordTokens(normalizeText(q)).length) return [];
-    const cueSections = opts.sections?.length ? [...opts.sections] : matchSectionCues(q, cues);
+    const cueSections = opts.sections?.length ? [...opts.sections] : matchSectionCues(asked, cues);
     let embedder = await currentEmbedder();
     let vector: Awaited<ReturnType<typeof vectorSearch>> = [];
     let qv: number[] | undefined;

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { SECTIONS, type SectionName } from './guides.js';
+import { expandText, loadSynonyms, NO_SYNONYMS, rewriteText, SYNONYMS_PATH, type Synonyms } from './synonyms.js';
 import { ENGLISH_STOPWORDS, keywordTokens, normalizeText, queryTokens } from './text.js';
 
 /**
@@ -101,17 +102,38 @@ export interface SectionCues {
   cues: { section: SectionName; words: string[] }[];
   /** Sections' cues and finer types together, as matched against questions. */
   kinds: QuestionKind[];
+  /** How citizens say things -> how the guides say them (synonyms.yaml); none when absent. */
+  synonyms?: Synonyms;
+}
+
+/**
+ * A question as the cue words are matched against it: normalised, dialect and colloquial
+ * spellings rewritten (synonyms.yaml `replace`). Offsets of `cueSpans` refer to this text.
+ */
+export function rewriteQuery(question: string, cues: Pick<SectionCues, 'synonyms'>): string {
+  return rewriteText(question, cues.synonyms ?? NO_SYNONYMS);
+}
+
+/**
+ * A question as it is searched: rewritten, then the guide wording of its topic words added
+ * after it (synonyms.yaml `expand`: "小孩" -> 孩子 子女 未成年人). Offsets of the rewritten part
+ * are unchanged, so `cueSpans` of the expanded text are those of the rewritten one.
+ */
+export function expandQuery(question: string, cues: Pick<SectionCues, 'synonyms'>): string {
+  return expandText(question, cues.synonyms ?? NO_SYNONYMS);
 }
 
 export type Span = readonly [number, number];
 
-export function loadSectionCues(path = SECTION_CUES_PATH): SectionCues {
+export function loadSectionCues(path = SECTION_CUES_PATH, synonymsPath: string | null = SYNONYMS_PATH): SectionCues {
   const parsed = CuesSchema.safeParse(parseYaml(readFileSync(path, 'utf8')));
   if (!parsed.success) throw new Error(`${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const synonyms = synonymsPath ? loadSynonyms(synonymsPath) : NO_SYNONYMS;
   const isSection = (x: string): x is SectionName => (SECTIONS as readonly string[]).includes(x);
   const cues: SectionCues['cues'] = [];
   const kinds: QuestionKind[] = [];
-  const words = (ws: string[]) => [...new Set(ws.map(normalizeText).filter(Boolean))];
+  // Cue words are rewritten like questions ("带啥" is "带什么").
+  const words = (ws: string[]) => [...new Set(ws.map((w) => rewriteText(w, synonyms)).filter(Boolean))];
   for (const [section, ws] of Object.entries(parsed.data.sections)) {
     if (!isSection(section)) throw new Error(`${path}: unknown section '${section}'`);
     cues.push({ section, words: words(ws) });
@@ -128,7 +150,7 @@ export function loadSectionCues(path = SECTION_CUES_PATH): SectionCues {
     });
     kinds.push({ name, type: true, words: words(t.words), sections: t.sections as SectionName[], evidence, situation: t.situation, weak: t.weak });
   }
-  return { boost: parsed.data.boost, cues, kinds };
+  return { boost: parsed.data.boost, cues, kinds, synonyms };
 }
 
 export interface KindMatch {
@@ -212,7 +234,7 @@ export function isSpecific(m: KindMatch): boolean {
  * plain cue words before patterns, then the situations it is asked in, then generic asking.
  */
 export function matchQuestionKinds(question: string, cues: SectionCues): KindMatch[] {
-  const q = normalizeText(question);
+  const q = rewriteQuery(question, cues);
   const best = new Map<QuestionKind, KindMatch>();
   for (const o of occurrences(q, cues)) {
     const b = best.get(o.kind);
@@ -244,7 +266,7 @@ export function matchSectionCues(question: string, cues: SectionCues): SectionNa
 
 /** Where the question's cue words stand (offsets in the normalised question). */
 export function cueSpans(question: string, cues: SectionCues, which: (kind: QuestionKind) => boolean = () => true): Span[] {
-  return occurrences(normalizeText(question), cues)
+  return occurrences(rewriteQuery(question, cues), cues)
     .filter((o) => which(o.kind))
     .flatMap((o) => o.parts);
 }

@@ -161,12 +161,12 @@ export async function registerSecurity(app: AnyFastify, limits: LimitsConfig, ho
 export function cachedTokenVerifier(
   verify: (token: string) => Promise<Principal>,
   opts: { ttlMs?: number; max?: number; now?: () => number } = {},
-): (token: string) => Promise<Principal> {
+): ((token: string) => Promise<Principal>) & { forget(token: string): void } {
   const ttlMs = opts.ttlMs ?? 60_000;
   const max = opts.max ?? 10_000;
   const now = opts.now ?? Date.now;
   const cache = new Map<string, { principal: Principal; until: number }>();
-  return async (token) => {
+  const verifyCached = async (token: string): Promise<Principal> => {
     const hit = cache.get(token);
     if (hit && hit.until > now()) return hit.principal;
     if (hit) cache.delete(token);
@@ -179,6 +179,7 @@ export function cachedTokenVerifier(
     }
     return principal;
   };
+  return Object.assign(verifyCached, { forget: (token: string) => void cache.delete(token) });
 }
 
 /** The `exp` claim of a JWT (already verified by the caller), in ms. */

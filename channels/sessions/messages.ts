@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AppError, badRequest } from '../../core/errors.js';
 import type { AgentRuntime } from '../../agent/runtime.js';
 import type { Principal } from '../../tools/identity/principal.js';
+import type { IdentityProvider } from '../../tools/identity/provider.js';
 import { checkText } from '../../tools/validation.js';
 import type { LiveHub } from '../live/hub.js';
 import type { VoicePipeline } from '../voice/pipeline.js';
@@ -40,6 +41,12 @@ export interface SessionRoutesOptions {
    * HTTP and the WebSocket alike; throws a 429 AppError. See channels/security.
    */
   turnLimit?: (req: FastifyRequest, principal: Principal | null) => Promise<void>;
+  /**
+   * Kiosk visits: the token a session was opened with is taken back when the visit ends
+   * (DELETE) or when the server's idle sweep finds it unused for `kioskIdleSeconds`.
+   */
+  tokens?: Pick<IdentityProvider, 'tokenInfo' | 'revoke' | 'revokeId'>;
+  kioskIdleSeconds?: number;
 }
 
 /** A citizen message: its text, and the token of the card when it comes from a card's button. */

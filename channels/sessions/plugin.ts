@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../core/errors.js';
 import { TurnSchema } from '../../agent/turn.js';
+import { bearerToken } from '../../tools/http/auth.js';
 import { ErrorBody } from '../../tools/http/errors.js';
 import { MessageBody, parseMessageText, type SessionRoutesOptions } from './messages.js';
 import { attachSessionSocket } from './socket.js';
@@ -48,7 +49,9 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     if (p?.kind === 'citizen' && (await sessions.countActiveFor(p.citizenId)) >= maxSessions) {
       throw new AppError('too_many_sessions', 429, '您同时打开的会话过多，请关闭不用的会话后再试。');
     }
-    const session = await sessions.create(p, req.body?.channel ?? 'app');
+    const token = bearerToken(req.headers.authorization);
+    const tokenId = p && token && opts.tokens ? (await opts.tokens.tokenInfo(token)).tokenId : null;
+    const session = await sessions.create(p, req.body?.channel ?? 'app', tokenId);
     return reply.code(201).send({ sessionId: session.id });
   });
 
@@ -94,10 +97,28 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     preValidation: authenticate,
     schema: { tags: ['sessions'], summary: '结束会话（自助终端空闲超时或用户退出）', security: secured, params: IdParams },
   }, async (req, reply) => {
-    const session = await sessions.getOwned(req.params.id, principal(req));
+    const p = principal(req);
+    const session = await sessions.getOwned(req.params.id, p);
     await sessions.end(session.id);
+    // The end of a kiosk visit: the ID-card token is taken back at once (not left valid for its lifetime).
+    const token = bearerToken(req.headers.authorization);
+    if (p?.kind === 'citizen' && p.via === 'kiosk_card' && token && opts.tokens) await opts.tokens.revoke(token, '自助终端办事结束');
     return reply.code(204).send();
   });
+
+  // The server's own idle timer for kiosk visits (the page's may never fire: a closed tab, a crash).
+  if (opts.tokens && opts.kioskIdleSeconds) {
+    const idle = opts.kioskIdleSeconds;
+    const tokens = opts.tokens;
+    const sweep = async () => {
+      for (const s of await sessions.endIdleKiosk(idle)) {
+        if (s.tokenId) await tokens.revokeId(s.tokenId, new Date(Date.now() + 86_400_000), '自助终端空闲超时');
+      }
+    };
+    const timer = setInterval(() => void sweep().catch((err: unknown) => app.log.warn({ err }, 'kiosk idle sweep failed')), Math.max(1, Math.min(60, idle / 2)) * 1000);
+    timer.unref();
+    app.addHook('onClose', async () => clearInterval(timer));
+  }
 
   attachSessionSocket(app, opts);
 };

@@ -26,15 +26,30 @@ function newSessionId(): string {
 export class SessionStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  async create(owner: Principal | null, channel: Channel): Promise<SessionRow> {
+  /** `tokenId`: the token the session was opened with, taken back when a kiosk visit ends. */
+  async create(owner: Principal | null, channel: Channel, tokenId: string | null = null): Promise<SessionRow> {
     const id = newSessionId();
     const citizenId = owner?.kind === 'citizen' ? owner.citizenId : null;
     const { rows } = await this.pool.query(
-      `INSERT INTO chat_sessions (id, owner, citizen_id, channel) VALUES ($1, $2, $3, $4)
+      `INSERT INTO chat_sessions (id, owner, citizen_id, channel, token_id) VALUES ($1, $2, $3, $4, $5)
        RETURNING id, owner, citizen_id, channel, created_at, ended_at`,
-      [id, ownerKey(owner), citizenId, channel],
+      [id, ownerKey(owner), citizenId, channel, tokenId],
     );
     return toRow(rows[0]);
+  }
+
+  /**
+   * Ends the kiosk sessions nobody has used for `idleSeconds` (the page's own idle timer may not
+   * have fired: a closed tab, a crash) and returns them with their tokens, to be revoked.
+   */
+  async endIdleKiosk(idleSeconds: number): Promise<{ id: string; tokenId: string | null; citizenId: string | null }[]> {
+    const { rows } = await this.pool.query<{ id: string; token_id: string | null; citizen_id: string | null }>(
+      `UPDATE chat_sessions SET ended_at = now()
+       WHERE channel = 'kiosk' AND ended_at IS NULL AND last_active_at < now() - make_interval(secs => $1)
+       RETURNING id, token_id, citizen_id`,
+      [idleSeconds],
+    );
+    return rows.map((r) => ({ id: r.id, tokenId: r.token_id, citizenId: r.citizen_id }));
   }
 
   /** The session if `caller` may use it; otherwise a 404 AppError. */

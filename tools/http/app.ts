@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyRequest } from 'fastify';
@@ -27,6 +28,10 @@ export interface ApiDeps {
   log: Logger;
   /** Shown by /api/health: 'pglite' or 'postgres'. */
   dbKind: string;
+  /** MCP session limits (defaults: 1000 in all, 10 per identity). */
+  mcp?: { maxSessions?: number; maxSessionsPerIdentity?: number };
+  /** A request must arrive whole within this time (slow or stalled bodies are cut off); default 30 s. */
+  requestTimeoutMs?: number;
 }
 
 export async function createApiServer(deps: ApiDeps) {
@@ -39,6 +44,14 @@ export async function createApiServer(deps: ApiDeps) {
   const app = Fastify({
     loggerInstance: log,
     bodyLimit: BODY_LIMIT,
+    // An incomplete request is not waited for forever: after requestTimeoutMs it is answered 408
+    // and the socket closed (checked every second, not node's default 30 s); headers must come
+    // within 20 s; an idle keep-alive connection is closed after 10 s.
+    serverFactory: (handler) => {
+      const timeout = deps.requestTimeoutMs ?? 30_000;
+      const server = createHttpServer({ requestTimeout: timeout, headersTimeout: Math.min(20_000, timeout), connectionsCheckingInterval: 1000, keepAliveTimeout: 10_000 }, handler);
+      return server;
+    },
     routerOptions: { ignoreTrailingSlash: true },
     // Malformed URLs (bad %-escapes) and over-long path parameters get the one error shape too,
     // instead of fastify's built-in English body.
@@ -60,7 +73,7 @@ export async function createApiServer(deps: ApiDeps) {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(govApiPlugin, { gov: deps.gov, identity: deps.identity, dbKind: deps.dbKind, version: VERSION });
-  await app.register(mcpHttpPlugin, { gov: deps.gov, identity: deps.identity, log: deps.log, path: '/mcp' });
+  await app.register(mcpHttpPlugin, { gov: deps.gov, identity: deps.identity, log: deps.log, path: '/mcp', ...deps.mcp });
   return app;
 }
 

@@ -8,7 +8,7 @@ import {
 import type { IdentityProvider } from '../identity/provider.js';
 import type { GovService } from '../sandbox/gov-service.js';
 import { HandoffDetail, HandoffMessage, HandoffSummary, MyHandoff, ReviewItem } from '../sandbox/schemas.js';
-import { bearerAuth, citizenOf, requirePrincipal, staffOf } from './auth.js';
+import { bearerAuth, bearerToken, citizenOf, requirePrincipal, staffOf } from './auth.js';
 import { ErrorBody } from './errors.js';
 import {
   FullViewBody, HandoffQueueQuery, Health, IdParams, KioskCardLoginBody, KioskHeaders, LoginResponse, MessagesQuery, NoteBody,
@@ -48,8 +48,16 @@ export const govApiPlugin: FastifyPluginAsyncZod<GovApiOptions> = async (app, { 
   }, async (req) => identity.login({ method: 'sandbox', citizenId: req.body.citizenId }));
 
   app.post('/api/auth/staff-login', {
-    schema: { tags: ['auth'], summary: '窗口工作人员登录', body: StaffLoginBody, response: { 200: LoginResponse, ...errors } },
-  }, async (req) => identity.login({ method: 'staff_password', ...req.body }));
+    schema: { tags: ['auth'], summary: '窗口工作人员登录（连续失败会暂时锁定）', body: StaffLoginBody, response: { 200: LoginResponse, ...errors, 429: ErrorBody } },
+  }, async (req) => identity.login({ method: 'staff_password', ...req.body, clientIp: req.ip }));
+
+  app.post('/api/auth/logout', {
+    preValidation: anyone,
+    schema: { tags: ['auth'], summary: '退出登录：本登录凭证立即失效', security: secured, response: { 204: z.null(), ...errors } },
+  }, async (req, reply) => {
+    await identity.revoke(bearerToken(req.headers.authorization)!, '退出登录');
+    return reply.code(204).send(null);
+  });
 
   app.post('/api/auth/kiosk-card-login', {
     schema: {

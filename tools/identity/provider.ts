@@ -7,7 +7,7 @@ import type { Principal } from './principal.js';
  */
 export type LoginRequest =
   | { method: 'sandbox'; citizenId: string }
-  | { method: 'staff_password'; username: string; password: string }
+  | { method: 'staff_password'; username: string; password: string; clientIp?: string }
   | { method: 'kiosk_card'; idNumber: string; name: string; deviceKey: string | undefined };
 
 export type LoginMethod = LoginRequest['method'];
@@ -15,6 +15,13 @@ export type LoginMethod = LoginRequest['method'];
 export interface LoginResult {
   token: string;
   expiresAt: string;
+  principal: Principal;
+}
+
+/** A verified token's id and expiry (for revocation). */
+export interface TokenInfo {
+  tokenId: string;
+  expiresAt: Date;
   principal: Principal;
 }
 
@@ -32,4 +39,10 @@ export interface IdentityProvider {
   verifyToken(token: string): Promise<Principal>;
   /** Signs a token for a principal (e.g. one already authenticated by a channel). */
   issueToken(principal: Principal): Promise<{ token: string; expiresAt: string }>;
+  /** The id and expiry of a valid token (401 otherwise). */
+  tokenInfo(token: string): Promise<TokenInfo>;
+  /** Takes a token back before it expires (logout, the end of a kiosk visit); audited. */
+  revoke(token: string, reason: string): Promise<void>;
+  /** The same, by the token's id (e.g. the idle sweep of kiosk sessions, which has no token). */
+  revokeId(tokenId: string, expiresAt: Date, reason: string, actor?: Principal | null): Promise<void>;
 }

@@ -14,7 +14,8 @@ import { createMcpServer } from './server.js';
 /**
  * MCP over Streamable HTTP, mounted by createApiServer (tools/http/app.ts) at /mcp. Every request carries a bearer
  * token; a session is bound to the principal that initialised it, and a request with
- * another identity (or none) never reaches it. Sessions idle for `idleMs` are closed.
+ * another identity (or none) never reaches it. Sessions idle for `idleMs` are closed; each
+ * identity holds at most `maxSessionsPerIdentity`, so no one can evict anyone else's.
  */
 export interface McpHttpOptions {
   gov: GovService;
@@ -22,7 +23,10 @@ export interface McpHttpOptions {
   log?: Logger;
   path?: string;
   idleMs?: number;
+  /** Open sessions over all identities. */
   maxSessions?: number;
+  /** Open sessions one identity may hold; a new one replaces that identity's least recently used. */
+  maxSessionsPerIdentity?: number;
 }
 
 interface Session { transport: StreamableHTTPServerTransport; server: McpServer; owner: string; lastSeen: number }
@@ -35,7 +39,9 @@ export const mcpHttpPlugin: FastifyPluginAsync<McpHttpOptions> = async (app, opt
   const path = opts.path ?? '/mcp';
   const idleMs = opts.idleMs ?? 30 * 60_000;
   const maxSessions = opts.maxSessions ?? 1000;
+  const perIdentity = opts.maxSessionsPerIdentity ?? 10;
   const sessions = new Map<string, Session>();
+  const leastRecent = (list: [string, Session][]) => list.sort((a, b) => a[1].lastSeen - b[1].lastSeen)[0];
 
   const closeSession = async (id: string) => {
     const s = sessions.get(id);
@@ -101,9 +107,17 @@ export const mcpHttpPlugin: FastifyPluginAsync<McpHttpOptions> = async (app, opt
     const principal = await principalFor(req, reply);
     if (!principal) return reply;
     if (req.headers['mcp-session-id'] === undefined && isInitializeRequest(req.body)) {
-      if (sessions.size >= maxSessions) {
-        const oldest = [...sessions.entries()].sort((a, b) => a[1].lastSeen - b[1].lastSeen)[0];
-        if (oldest) await closeSession(oldest[0]);
+      // One identity cannot crowd out another: past its own limit its least recently used session
+      // makes room; at the global cap only a session of the same identity, or one idle past half
+      // the idle timeout, is closed; otherwise the new session waits for room (503).
+      const owner = principalKey(principal);
+      const mine = [...sessions.entries()].filter(([, x]) => x.owner === owner);
+      if (mine.length >= perIdentity) await closeSession(leastRecent(mine)![0]);
+      else if (sessions.size >= maxSessions) {
+        const stale = [...sessions.entries()].filter(([, x]) => x.lastSeen < Date.now() - idleMs / 2);
+        const room = mine.length ? leastRecent(mine) : leastRecent(stale);
+        if (!room) return rpcError(reply, 503, -32002, 'MCP 会话数已满，请稍后再试。', { 'retry-after': '60' });
+        await closeSession(room[0]);
       }
       const server = createMcpServer(opts.gov, principal, { log: opts.log });
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({

@@ -102,6 +102,8 @@ async function logout() {
   state.recorder?.cancel();
   state.socket = null;
   if (token && sessionId) await api(`/api/sessions/${encodeURIComponent(sessionId)}`, { method: 'DELETE', token }).catch(() => {});
+  // The login token is taken back on the server too, not only forgotten here.
+  if (token) await api('/api/auth/logout', { method: 'POST', token }).catch(() => {});
   sessionStorage.removeItem(STORE_KEY);
   Object.assign(state, { token: null, name: null, sessionId: null, streamingBubble: null, seenStaff: new Set() });
   $('log').replaceChildren();
