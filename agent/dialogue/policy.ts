@@ -64,7 +64,7 @@ function decideInTask(input: PolicyInput, task: ServiceTask): Plan {
   // An offer on the card (免申即享): "以后再说" and "不需要" are answers to it, remembered.
   if (task.offer && !Object.keys(changes).length && !asks.length) {
     if (u.signals.delay && !u.signals.plainAssent) return plan('cancel', { type: 'offerAnswer', answer: 'later' });
-    if (has(acts, 'cancel')) return plan('cancel', { type: 'offerAnswer', answer: 'declined' });
+    if (has(acts, 'cancel') || u.signals.plainDecline) return plan('cancel', { type: 'offerAnswer', answer: 'declined' });
   }
   // "撤回申请" mid-form: an application already in is withdrawn; the one in hand, never sent, is dropped.
   const withdrawal = actsOf(u, 'withdraw')[0];

@@ -43,6 +43,7 @@ const dialogueSchema = z.object({
   progress_cues: textList.optional(),
   /** "不需要改": a refusal word that keeps the task (it never cancels). */
   keep: textList.optional(),
+  decline: textList.optional(),
   /** A clause that reads as a full postal address (unicode regex): a new value for an editable address field of the form. */
   address_shape: z.string().optional(),
   thanks: textList,
@@ -59,7 +60,7 @@ export function loadDialogueData(paths: DataPaths = {}): DialogueData {
 /** Placeholder the runtime writes over an account number before understanding (the digits never reach a model). */
 export const ACCOUNT_REF = /accountref(\d)/;
 
-type Unit = 'assent' | 'courtesy';
+type Unit = 'assent' | 'courtesy' | 'decline';
 
 export interface ReadInput {
   /** Normalised, case-folded text. */
@@ -126,6 +127,7 @@ export class DialogueActReader {
     this.units = new Lexicon([
       ...n(data.assent).map((t) => ({ text: t, value: 'assent' as Unit, latin: isLatin(t[0]) })),
       ...n(data.courtesy).map((t) => ({ text: t, value: 'courtesy' as Unit, latin: isLatin(t[0]) })),
+      ...n(data.decline ?? []).map((t) => ({ text: t, value: 'decline' as Unit, latin: isLatin(t[0]) })),
     ]);
     this.deny = lex(data.deny, true as const);
     this.cancel = lex(data.cancel, true as const);
@@ -179,10 +181,21 @@ export class DialogueActReader {
 
   /** The whole message is nothing but assent, courtesy and particles, with at least one assent. */
   isPlainAssent(s: string): boolean {
+    return this.onlyUnits(s) === 'assent';
+  }
+
+  /** The whole message only says no ("不需要", "不用了谢谢"). */
+  isPlainDecline(s: string): boolean {
+    return this.onlyUnits(s) === 'decline';
+  }
+
+  /** 'assent' / 'decline' when the message is made only of such units (and courtesy), never both; else null. */
+  private onlyUnits(s: string): 'assent' | 'decline' | null {
     // Spaces stay (as single ones) so that Latin words keep their boundaries ("yes please submit").
     const t = s.replace(/[,!]+/g, ' ').replace(/\s+/g, ' ').trim();
-    if (!t || t.includes('?')) return false;
+    if (!t || t.includes('?')) return null;
     let assent = false;
+    let decline = false;
     let i = 0;
     // Greedy longest unit at each position; any character not covered makes it something else.
     while (i < t.length) {
@@ -192,11 +205,12 @@ export class DialogueActReader {
       }
       const rest = t.slice(i);
       const hit = this.units.match(rest).find((h) => h.start === 0);
-      if (!hit) return false;
+      if (!hit) return null;
       if (hit.value === 'assent') assent = true;
+      if (hit.value === 'decline') decline = true;
       i += hit.end;
     }
-    return assent;
+    return assent && !decline ? 'assent' : decline && !assent ? 'decline' : null;
   }
 
   read(input: ReadInput): ReadResult {
@@ -214,6 +228,7 @@ export class DialogueActReader {
     const signals: Signals = {
       interrogative,
       plainAssent: this.isPlainAssent(s),
+      plainDecline: this.isPlainDecline(s),
       assent: assentHits.length > 0,
       negation: has(this.deny) || /[不别没勿覅弗甭]/.test(s) || /\b(no|not|dont|don't|never)\b/.test(s),
       delay: has(this.delay),

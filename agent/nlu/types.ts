@@ -52,6 +52,8 @@ export interface Signals {
   interrogative: boolean;
   /** The whole message is nothing but assent (plus courtesy and particles): the only thing that may submit. */
   plainAssent: boolean;
+  /** The whole message only says no ("不需要", "不用了"): declines an offer. */
+  plainDecline?: boolean;
   /** An assent word somewhere. */
   assent: boolean;
   negation: boolean;
