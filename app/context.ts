@@ -42,7 +42,8 @@ export async function createAppContext(config: Config, opts: AppContextOptions =
   const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, max: opts.poolMax });
   try {
     const migrationsApplied = await runMigrations(db.pool, MIGRATION_DIRS);
-    const seed = await seedSandbox(db.pool, opts.citizensFile ? loadSeedCitizens(opts.citizensFile) : undefined);
+    const citizensFile = opts.citizensFile ?? config.SANDBOX_CITIZENS_FILE;
+    const seed = await seedSandbox(db.pool, citizensFile ? loadSeedCitizens(citizensFile) : undefined);
     const staff = await seedStaff(db.pool, config.STAFF_USERNAME, config.STAFF_PASSWORD);
     const identity = createIdentityProvider({
       pool: db.pool,

@@ -1,9 +1,32 @@
 import WebSocket from 'ws';
 import type { Turn } from '../agent/turn.js';
 
-/** The certificate flow every load client runs, and what each turn must answer. */
+/**
+ * The certificate flow every load client runs, and what each turn must answer. Each flow goes
+ * to another country: the same certificate for the same purpose the same day is, rightly,
+ * reported as already applied for instead of made again.
+ */
+const DESTINATIONS = ['英国', '美国', '加拿大', '澳大利亚', '新西兰', '日本', '韩国', '新加坡', '马来西亚', '泰国', '越南', '德国', '法国', '意大利', '西班牙', '荷兰', '瑞士', '瑞典', '挪威', '丹麦', '芬兰', '爱尔兰', '葡萄牙', '希腊', '奥地利', '比利时', '俄罗斯', '阿联酋', '印度', '菲律宾'];
+const flowsOf = new Map<string, number>();
+/** The next flow of one citizen (by their token's subject): each of their flows goes to another country. */
+export function nextFlow(token = ''): readonly [string, string, string] {
+  let who = token;
+  try {
+    who = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: string }).sub ?? token;
+  } catch {
+    /* not a token: the key as given */
+  }
+  const n = flowsOf.get(who) ?? 0;
+  flowsOf.set(who, n + 1);
+  return ['我要开无犯罪记录证明', `出国留学用，去${DESTINATIONS[n % DESTINATIONS.length]!}`, '确认'];
+}
 export const FLOW = ['我要开无犯罪记录证明', '出国留学用，去英国', '确认'] as const;
-export const CITIZENS = ['c-sun-ming', 'c-liu-fang', 'c-wang-qiang', 'c-chen-guiying', 'c-zhao-lei', 'c-lin-xiao'] as const;
+
+/** The bench's citizens: the spec's six and generated ones (bench/citizens.ts), so no one applies a hundred times a day. */
+export const CITIZENS: readonly string[] = [
+  'c-sun-ming', 'c-liu-fang', 'c-wang-qiang', 'c-chen-guiying', 'c-zhao-lei', 'c-lin-xiao',
+  ...Array.from({ length: 120 }, (_, i) => `c-bench-${String(i + 1).padStart(3, '0')}`),
+];
 
 /** True when `turn` is the expected answer to step `i` of FLOW. */
 export function expected(i: number, turn: Turn): boolean {

@@ -1,5 +1,5 @@
 import type { Turn } from '../agent/turn.js';
-import { CITIZENS, FLOW, HttpError, WsSession, api, expected, loginAll, sleep, type Api } from './client.js';
+import { CITIZENS, FLOW, HttpError, WsSession, api, expected, loginAll, nextFlow, sleep, type Api } from './client.js';
 import { progress } from './progress.js';
 import type { BenchServer } from './server.js';
 import { p50p95, percentile, round } from './stats.js';
@@ -73,12 +73,13 @@ export async function singleSession(base: string, opts: { flows: number; limitMs
     const token = tokens.get(citizen)!;
     try {
       const { sessionId } = await call<{ sessionId: string }>('POST', '/api/sessions', { channel: 'app' }, token);
-      for (let k = 0; k < FLOW.length; k++) {
+      const steps = nextFlow(token);
+      for (let k = 0; k < steps.length; k++) {
         const t0 = performance.now();
-        const turn = await call<Turn>('POST', `/api/sessions/${sessionId}/messages`, { text: FLOW[k] }, token);
+        const turn = await call<Turn>('POST', `/api/sessions/${sessionId}/messages`, { text: steps[k] }, token);
         s.latencies.push(performance.now() - t0);
         s.turns += 1;
-        if (!expected(k, turn)) throw new Error(`unexpected answer to "${FLOW[k]}": ${turn.reply.slice(0, 60)}`);
+        if (!expected(k, turn)) throw new Error(`unexpected answer to "${steps[k]}": ${turn.reply.slice(0, 60)}`);
       }
       await call('DELETE', `/api/sessions/${sessionId}`, undefined, token);
       s.flows += 1;
@@ -99,16 +100,17 @@ export async function singleSession(base: string, opts: { flows: number; limitMs
 async function wsFlow(base: string, call: Api, token: string, thinkMs: number, s: FlowStats): Promise<void> {
   const { sessionId } = await call<{ sessionId: string }>('POST', '/api/sessions', { channel: 'app' }, token);
   const ws = await WsSession.open(base, sessionId, token);
+  const steps = nextFlow(token);
   try {
-    for (let k = 0; k < FLOW.length; k++) {
+    for (let k = 0; k < steps.length; k++) {
       if (k > 0 && thinkMs > 0) await sleep(thinkMs);
       const t0 = performance.now();
-      const turn = await ws.say(FLOW[k]!);
+      const turn = await ws.say(steps[k]!);
       const ms = performance.now() - t0;
       s.latencies.push(ms);
       ((s.byStep ??= [[], [], []])[k] ??= []).push(ms);
       s.turns += 1;
-      if (!expected(k, turn)) throw new Error(`unexpected answer to "${FLOW[k]}": ${turn.reply.slice(0, 60)}`);
+      if (!expected(k, turn)) throw new Error(`unexpected answer to "${steps[k]}": ${turn.reply.slice(0, 60)}`);
     }
     s.flows += 1;
   } finally {
@@ -199,13 +201,14 @@ export async function saturated(base: string, opts: { clients: number; durationM
 async function wsFlowMeasured(base: string, call: Api, token: string, s: FlowStats, onTurn: (ms: number) => void): Promise<void> {
   const { sessionId } = await call<{ sessionId: string }>('POST', '/api/sessions', { channel: 'app' }, token);
   const ws = await WsSession.open(base, sessionId, token);
+  const steps = nextFlow(token);
   try {
-    for (let k = 0; k < FLOW.length; k++) {
+    for (let k = 0; k < steps.length; k++) {
       const t0 = performance.now();
-      const turn = await ws.say(FLOW[k]!);
+      const turn = await ws.say(steps[k]!);
       const ms = performance.now() - t0;
       s.turns += 1;
-      if (!expected(k, turn)) throw new Error(`unexpected answer to "${FLOW[k]}": ${turn.reply.slice(0, 60)}`);
+      if (!expected(k, turn)) throw new Error(`unexpected answer to "${steps[k]}": ${turn.reply.slice(0, 60)}`);
       onTurn(ms);
     }
   } finally {

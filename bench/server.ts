@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { freePort } from '../test/server-process.js';
+import { writeBenchCitizens } from './citizens.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -50,7 +51,10 @@ export function spawnServer(opts: { logFile: string; env?: Record<string, string
     const spawnedAt = performance.now();
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
-      env: { ...process.env, ...BENCH_ENV, ...opts.env, HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir },
+      env: {
+        ...process.env, ...BENCH_ENV, ...opts.env, HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir,
+        SANDBOX_CITIZENS_FILE: writeBenchCitizens(join(dataDir, 'citizens.json')),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const log = createWriteStream(opts.logFile);

@@ -24,6 +24,8 @@ const EnvSchema = z.object({
   STAFF_LOGIN_MAX_FAILURES: z.coerce.number().int().positive().default(5),
   STAFF_LOCKOUT_SECONDS: z.coerce.number().int().positive().default(900),
   /** Sandbox staff account (stands in for the service centre's staff directory). */
+  /** Another sandbox citizens file (same format as tools/citizens.json), e.g. many citizens for load tests. */
+  SANDBOX_CITIZENS_FILE: z.string().optional(),
   STAFF_USERNAME: z.string().default('staff01'),
   STAFF_PASSWORD: z.string().min(8).default('shanghai-staff-demo'),
   OPENAI_API_KEY: z.string().optional(),

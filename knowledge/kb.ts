@@ -19,6 +19,7 @@ import {
   rewriteQuery,
   vectorLiteral,
   vectorSearch,
+  type ChunkRecord,
   type SearchHit,
   type SearchOptions,
   type SectionCues,
@@ -60,15 +61,7 @@ export interface IngestSummary {
   ms: number;
 }
 
-export interface ChunkRecord {
-  chunkId: string;
-  serviceId: string;
-  serviceName: string;
-  section: SectionName;
-  title: string;
-  text: string;
-  ord: number;
-}
+export type { ChunkRecord } from './search.js';
 
 export interface KnowledgeBase {
   /** Ingests a folder of guides (default: the bundled knowledge/guides). Idempotent. */

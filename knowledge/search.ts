@@ -25,7 +25,8 @@ export interface SearchOptions {
   sections?: readonly SectionName[];
 }
 
-export interface SearchHit {
+/** One stored chunk of a guide: a section (or one FAQ entry) of one service. */
+export interface ChunkRecord {
   chunkId: string;
   serviceId: string;
   serviceName: string;
@@ -33,6 +34,10 @@ export interface SearchHit {
   title: string;
   text: string;
   ord: number;
+}
+
+/** A chunk found by a search, with its scores. */
+export interface SearchHit extends ChunkRecord {
   /** Fused score (RRF + section boost); only comparable within one query. */
   score: number;
   /** Fused score before the section boost: the evidence about the service. */
