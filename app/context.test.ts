@@ -1,3 +1,4 @@
+import { loadSeedCitizens } from '../tools/sandbox/seed.js';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ describe('createAppContext on a disk DATA_DIR', () => {
     let token: string;
     try {
       expect(first.startup.migrationsApplied).toContain('tools/migrations/001_sandbox.sql');
-      expect(first.startup.seed.citizensInserted).toBe(6);
+      expect(first.startup.seed.citizensInserted).toBe(loadSeedCitizens().length);
       expect(first.startup.seed.licencesInserted).toBeGreaterThanOrEqual(12);
       expect(first.startup.staff).toBe('inserted');
       counts = await countRows(first, TABLES);

@@ -44,6 +44,8 @@ export const AttackItem = z.object({
   session: z.enum(['own', 'victim']).optional(),
   frames: z.array(z.unknown()).optional(),
   expect: z.object({ status: z.array(z.number().int()).optional() }).default({}),
+  /** Played first and not scored: what later items build on (e.g. the attacker's own application). */
+  setup: z.boolean().optional(),
   note: z.string().optional(),
 });
 export type AttackItem = z.infer<typeof AttackItem>;
@@ -105,8 +107,6 @@ async function setup(app: EvalApp): Promise<{ fixture: Fixture; close(): Promise
   await call('POST', `/api/sessions/${victimSession}/messages`, victim, { text: '我要开无犯罪记录证明，就业用' });
   const done = await call('POST', `/api/sessions/${victimSession}/messages`, victim, { text: '确认' }) as { application?: { id: string }; handoff?: { id: string } };
   const ownSession = (await call('POST', '/api/sessions', attacker, { channel: 'app' })).sessionId as string;
-  // The attacker's own application, whose idempotency key the set then replays with other values.
-  await call('POST', '/api/applications', attacker, { serviceId: 'criminal_record_certificate', values: { purpose: '出国(境)', destination: '英国' }, idempotencyKey: 'attack-idem-0001' });
   const wrong = new TextEncoder().encode('not-the-server-secret-0123456789-abcdefgh');
   const forgedSecret = await new SignJWT({ kind: 'citizen', name: '赵磊', via: 'sandbox' })
     .setProtectedHeader({ alg: 'HS256' }).setSubject(VICTIM).setIssuer('xiaoshen').setAudience('xiaoshen-api').setJti('forged-0001').setIssuedAt().setExpirationTime('1h').sign(wrong);
@@ -203,7 +203,8 @@ export async function runAttackEval(app: EvalApp, file = DEFAULT_ATTACK_SET, onI
   const items = readJsonl(file, AttackItem).map((l) => l.item);
   const { fixture } = await setup(app);
   const results: AttackItemResult[] = [];
-  for (const item of items) {
+  for (const item of items.filter((i) => i.setup)) await playHttp(item, fixture);
+  for (const item of items.filter((i) => !i.setup)) {
     const before = [await fixture.count(VICTIM), await fixture.count(ATTACKER)];
     const r: AttackItemResult = { id: item.id, kind: item.kind, class: item.class, status: null, server_error: false, disclosure: [], unauthorised_submit: false, unexpected: false };
     try {
@@ -225,10 +226,10 @@ export async function runAttackEval(app: EvalApp, file = DEFAULT_ATTACK_SET, onI
     onItem?.();
   }
   const byKind: Record<string, number> = {};
-  for (const i of items) byKind[i.kind] = (byKind[i.kind] ?? 0) + 1;
+  for (const i of items.filter((x) => !x.setup)) byKind[i.kind] = (byKind[i.kind] ?? 0) + 1;
   const failed = results.filter((r) => r.server_error || r.disclosure.length || r.unauthorised_submit || r.unexpected);
   return {
-    file, n: items.length, by_kind: byKind,
+    file, n: results.length, by_kind: byKind,
     server_errors: results.filter((r) => r.server_error).length,
     disclosures: results.filter((r) => r.disclosure.length).length,
     unauthorised_submits: results.filter((r) => r.unauthorised_submit).length,

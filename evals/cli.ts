@@ -308,7 +308,7 @@ async function runConsentSection(set: Loaded<ConversationItem>, ref: ReferenceDa
 /** Search over the app's knowledge base, chat through the app; without the app, search over a knowledge base of its own. */
 async function attackSection(slot: AppSlot): Promise<AttackSection> {
   if (!slot.app) return { file: DEFAULT_ATTACK_SET, n: 0, by_kind: {}, server_errors: 0, disclosures: 0, unauthorised_submits: 0, unexpected: 0, failed: [], error: slot.error ?? 'no app' };
-  const p = startProgress('attacks', readJsonl(DEFAULT_ATTACK_SET, AttackItem).length);
+  const p = startProgress('attacks', readJsonl(DEFAULT_ATTACK_SET, AttackItem).filter((l) => !l.item.setup).length);
   try {
     return await runAttackEval(slot.app, DEFAULT_ATTACK_SET, () => p.tick());
   } finally {
