@@ -26,7 +26,13 @@ import { createLocalEngine } from '../agent/nlu/engine.js';
 import type { DataPaths } from '../agent/nlu/training-data.js';
 import { loadResponses } from '../agent/responses.js';
 
-export const SPEC_PATH = fileURLToPath(new URL('../../shared/spec/services.json', import.meta.url));
+/**
+ * The spec's catalogue: shared/spec/services.json beside the project when it is there, else the
+ * copy kept in knowledge/spec/ (a clean clone elsewhere, CI); a test keeps the two identical.
+ */
+export const SHARED_SPEC_PATH = fileURLToPath(new URL('../../shared/spec/services.json', import.meta.url));
+export const VENDORED_SPEC_PATH = fileURLToPath(new URL('../knowledge/spec/services.json', import.meta.url));
+export const SPEC_PATH = existsSync(SHARED_SPEC_PATH) ? SHARED_SPEC_PATH : VENDORED_SPEC_PATH;
 const STATUSES = ['draft', 'submitted', 'issued', 'under_review', 'rejected', 'returned', 'withdrawn'];
 const FACT_PLACEHOLDER = /\{([a-z_][a-z0-9_]*)(?::(?:md|ymd))?\}/g;
 

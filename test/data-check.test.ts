@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkData } from '../app/data-check.js';
+import { checkData, SHARED_SPEC_PATH, VENDORED_SPEC_PATH } from '../app/data-check.js';
 import { CATALOGUE_PATH } from '../knowledge/catalogue.js';
 
 /** The data check (app/data-check.ts) passes on the project's data and catches each kind of broken reference. */
@@ -23,6 +23,11 @@ const svc = (c: Catalogue, id: string) => c.services.find((s) => s.id === id)!;
 describe('data check', () => {
   it('finds nothing wrong with the project\'s data', () => {
     expect(checkData()).toEqual([]);
+  });
+
+  it('keeps its copy of the spec catalogue identical to shared/spec when that is beside the project', () => {
+    if (!existsSync(SHARED_SPEC_PATH)) return;
+    expect(readFileSync(VENDORED_SPEC_PATH, 'utf8')).toBe(readFileSync(SHARED_SPEC_PATH, 'utf8'));
   });
 
   it('names a service of the spec the catalogue lost, and a changed field', () => {
