@@ -116,18 +116,11 @@ export interface ConversationSection extends Partial<Omit<ConversationMetrics, '
   items: ConversationResult[];
 }
 
-export interface ConsentSection extends Partial<Omit<ConsentMetrics, 'n' | 'success_rate' | 'turn_pass_rate' | 'mean_turns' | 'items' | 'wrongful_submissions' | 'controls' | 'controls_submitted'>> {
-  skipped?: boolean;
-  error?: string;
-  file: string | null;
-  n: number;
-  success_rate: number | null;
-  turn_pass_rate: number | null;
-  mean_turns: number | null;
+/** A conversation-set section with the consent figures on top. */
+export interface ConsentSection extends ConversationSection, Partial<Omit<ConsentMetrics, keyof ConversationMetrics | 'wrongful_submissions' | 'controls' | 'controls_submitted'>> {
   wrongful_submissions: number | null;
   controls: number;
   controls_submitted: number | null;
-  items: ConversationResult[];
 }
 
 export interface RetrievalSection extends Partial<Omit<RetrievalMetrics, 'n' | 'recall_at_5' | 'mrr' | 'section_at_1' | 'answer_section_accuracy'>> {

@@ -1,5 +1,5 @@
 /**
- * The retrieval runner on a stub knowledge base (search) and a scripted chat (answers), so
+ * The retrieval runner on a hand-written knowledge base (fixed search results) and a scripted chat (answers), so
  * recall@5, MRR, section@1 and answer section accuracy, their breakdowns and the failing items
  * are checked by hand.
  */

@@ -491,7 +491,7 @@ export function chooseChunk(given: ChoiceInput): ChunkRecord | undefined {
 }
 
 export async function answerQuestion(
-  kb: Pick<KnowledgeBase, 'search' | 'sectionChunks' | 'serviceChunks' | 'serviceNames' | 'catalogue' | 'cues'>,
+  kb: Pick<KnowledgeBase, 'search' | 'serviceChunks' | 'serviceNames' | 'catalogue' | 'cues'>,
   question: string,
   opts: AnswerOptions = {},
 ): Promise<Answer> {
@@ -555,7 +555,8 @@ export async function answerQuestion(
     body = trim(a, maxChars);
     used = [chosen];
   } else {
-    const pieces = await kb.sectionChunks(chosen.serviceId, chosen.section);
+    // The chosen chunk is of this service: its section's pieces are among the chunks read above.
+    const pieces = chunks.filter((c) => c.section === chosen.section);
     const whole = pieces.map((p) => p.text).join('\n');
     if (whole.length <= maxChars || pieces.length <= 1) {
       body = trim(whole, maxChars);

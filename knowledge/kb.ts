@@ -70,8 +70,6 @@ export interface KnowledgeBase {
   search(query: string, opts?: SearchOptions): Promise<SearchHit[]>;
   /** Ingests the bundled guides when the table is empty or stale; cheap when up to date. */
   ensureIngested(onProgress?: (p: IngestProgress) => void): Promise<IngestSummary | null>;
-  /** All chunks of one section of one service, in order (to compose a whole-section answer). */
-  sectionChunks(serviceId: string, section: SectionName): Promise<ChunkRecord[]>;
   /** All chunks of one service, in guide order. */
   serviceChunks(serviceId: string): Promise<ChunkRecord[]>;
   /** Services in the knowledge base with their sections and chunk counts. */
@@ -414,13 +412,7 @@ export function createKnowledgeBase(pool: pg.Pool, fixedEmbedder?: Embedder, opt
       const r = byId.get(f.id);
       if (!r) continue;
       hits.push({
-        chunkId: r.id,
-        serviceId: r.service_id,
-        serviceName: r.service_name,
-        section: r.section,
-        title: r.title,
-        text: r.text,
-        ord: r.ord,
+        ...toChunk(r),
         score: f.score,
         base: f.base,
         vectorRank: f.vectorRank,
@@ -433,36 +425,12 @@ export function createKnowledgeBase(pool: pg.Pool, fixedEmbedder?: Embedder, opt
     return hits;
   }
 
-  async function sectionChunks(serviceId: string, section: SectionName): Promise<ChunkRecord[]> {
-    const r = await pool.query<{ id: string; service_id: string; service_name: string; section: SectionName; title: string; text: string; ord: number }>(
-      'SELECT id, service_id, service_name, section, title, text, ord FROM kb_chunks WHERE service_id = $1 AND section = $2 ORDER BY ord',
-      [serviceId, section],
-    );
-    return r.rows.map((x) => ({
-      chunkId: x.id,
-      serviceId: x.service_id,
-      serviceName: x.service_name,
-      section: x.section,
-      title: x.title,
-      text: x.text,
-      ord: x.ord,
-    }));
-  }
-
   async function serviceChunks(serviceId: string): Promise<ChunkRecord[]> {
     const r = await pool.query<{ id: string; service_id: string; service_name: string; section: SectionName; title: string; text: string; ord: number }>(
       'SELECT id, service_id, service_name, section, title, text, ord FROM kb_chunks WHERE service_id = $1 ORDER BY ord',
       [serviceId],
     );
-    return r.rows.map((x) => ({
-      chunkId: x.id,
-      serviceId: x.service_id,
-      serviceName: x.service_name,
-      section: x.section,
-      title: x.title,
-      text: x.text,
-      ord: x.ord,
-    }));
+    return r.rows.map(toChunk);
   }
 
   async function services() {
@@ -477,7 +445,6 @@ export function createKnowledgeBase(pool: pg.Pool, fixedEmbedder?: Embedder, opt
     ingest,
     search,
     ensureIngested,
-    sectionChunks,
     serviceChunks,
     services,
     serviceNames,
@@ -569,3 +536,8 @@ export const KNOWLEDGE_MIGRATIONS: readonly MigrationDir[] = [
   CORE_MIGRATIONS,
   { module: 'knowledge', dir: fileURLToPath(new URL('./migrations/', import.meta.url)) },
 ];
+
+/** A kb_chunks row as a chunk record. */
+function toChunk(x: { id: string; service_id: string; service_name: string; section: SectionName; title: string; text: string; ord: number }): ChunkRecord {
+  return { chunkId: x.id, serviceId: x.service_id, serviceName: x.service_name, section: x.section, title: x.title, text: x.text, ord: x.ord };
+}

@@ -295,9 +295,8 @@ function informValues(u: NluResult, service: Form | undefined): Record<string, s
 }
 
 function startOrOffline(catalogue: Catalogue, service: string, values: Record<string, string>): Action[] {
-  const s = catalogue.get(service);
-  if (s?.transactable) return [{ type: 'start', service, values }];
-  if (catalogue.bundle(service)) return [{ type: 'start', service, values }];
+  // A 一件事 bundle is transacted as one form, though its guide's service is not itself transactable.
+  if (catalogue.get(service)?.transactable || catalogue.bundle(service)) return [{ type: 'start', service, values }];
   return [{ type: 'offline', service }];
 }
 

@@ -9,6 +9,16 @@ import { browserEnv, hasChromium, newPage, screenshot, visibleText } from './har
 describe.skipIf(!hasChromium)('staff console', () => {
   const env = browserEnv();
 
+  /** A staff member signed in to the console. */
+  async function staffDesk() {
+    const staff = await newPage(env.browser);
+    await staff.page.goto(`${env.server.baseUrl}/staff`);
+    await staff.page.getByLabel('用户名').fill(env.server.ctx.config.STAFF_USERNAME);
+    await staff.page.getByLabel('密码').fill(env.server.ctx.config.STAFF_PASSWORD);
+    await staff.page.getByRole('button', { name: '登录' }).click();
+    return staff;
+  }
+
   it('a staff reply to 赵磊 appears live in his chat, and so does the decision', async () => {
     // --- 赵磊 in the app ---
     const citizen = await newPage(env.browser, { mobile: true });
@@ -31,12 +41,8 @@ describe.skipIf(!hasChromium)('staff console', () => {
     await screenshot(chat, 'staff-1-citizen-handoff');
 
     // --- the staff console ---
-    const staff = await newPage(env.browser);
+    const staff = await staffDesk();
     const desk = staff.page;
-    await desk.goto(`${env.server.baseUrl}/staff`);
-    await desk.getByLabel('用户名').fill(env.server.ctx.config.STAFF_USERNAME);
-    await desk.getByLabel('密码').fill(env.server.ctx.config.STAFF_PASSWORD);
-    await desk.getByRole('button', { name: '登录' }).click();
     const row = desk.locator('#queue-body tr', { hasText: '赵磊' }).first();
     await row.waitFor();
     await expect.poll(() => row.textContent()).toContain('有无犯罪记录证明');
@@ -141,12 +147,8 @@ describe.skipIf(!hasChromium)('staff console', () => {
     await receipt.waitFor();
     await expect.poll(async () => receipt.locator('.bundle-parts li').count()).toBeGreaterThanOrEqual(3);
 
-    const staff = await newPage(env.browser);
+    const staff = await staffDesk();
     const desk = staff.page;
-    await desk.goto(`${env.server.baseUrl}/staff`);
-    await desk.getByLabel('用户名').fill(env.server.ctx.config.STAFF_USERNAME);
-    await desk.getByLabel('密码').fill(env.server.ctx.config.STAFF_PASSWORD);
-    await desk.getByRole('button', { name: '登录' }).click();
     const row = desk.locator('#queue-body tr', { hasText: '刘芳' }).first();
     await row.waitFor();
     await row.click();

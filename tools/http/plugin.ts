@@ -129,13 +129,7 @@ export const govApiPlugin: FastifyPluginAsyncZod<GovApiOptions> = async (app, { 
       body: SubmitBody, headers: SubmitHeaders, response: { 200: SubmitResult, 201: SubmitResult, ...errors },
     },
   }, async (req, reply) => {
-    const header = req.headers['idempotency-key'];
-    const key = req.body.idempotencyKey ?? header;
-    if (!key) throw badRequest('缺少幂等键：请在 Idempotency-Key 请求头或 idempotencyKey 字段中提供（8–128 个字符）。');
-    if (header && req.body.idempotencyKey && header !== req.body.idempotencyKey) {
-      throw badRequest('Idempotency-Key 请求头与 idempotencyKey 字段不一致。');
-    }
-    const result = await gov.applications.submit(citizenOf(req), { ...req.body, idempotencyKey: key });
+    const result = await gov.applications.submit(citizenOf(req), { ...req.body, idempotencyKey: idempotencyKeyOf(req.headers['idempotency-key'], req.body.idempotencyKey) });
     return reply.status(result.duplicate ? 200 : 201).send(result);
   });
 
@@ -162,11 +156,7 @@ export const govApiPlugin: FastifyPluginAsyncZod<GovApiOptions> = async (app, { 
       body: SubmitBundleBody, headers: SubmitHeaders, response: { 200: SubmitBundleResult, 201: SubmitBundleResult, ...errors },
     },
   }, async (req, reply) => {
-    const header = req.headers['idempotency-key'];
-    const key = req.body.idempotencyKey ?? header;
-    if (!key) throw badRequest('缺少幂等键：请在 Idempotency-Key 请求头或 idempotencyKey 字段中提供（8–128 个字符）。');
-    if (header && req.body.idempotencyKey && header !== req.body.idempotencyKey) throw badRequest('Idempotency-Key 请求头与 idempotencyKey 字段不一致。');
-    const result = await gov.bundles.submit(citizenOf(req), { ...req.body, idempotencyKey: key });
+    const result = await gov.bundles.submit(citizenOf(req), { ...req.body, idempotencyKey: idempotencyKeyOf(req.headers['idempotency-key'], req.body.idempotencyKey) });
     return reply.status(result.duplicate ? 200 : 201).send(result);
   });
 
@@ -239,3 +229,11 @@ export const govApiPlugin: FastifyPluginAsyncZod<GovApiOptions> = async (app, { 
     schema: { tags: ['staff'], summary: '不予通过（须说明原因）', security: secured, params: IdParams, body: ReasonBody, response: { 200: Application, ...errors } },
   }, async (req) => gov.review.reject(staffOf(req), req.params.id, req.body.reason));
 };
+
+/** The idempotency key of a submission: the Idempotency-Key header or the body's field, which must agree. */
+function idempotencyKeyOf(header: string | undefined, field: string | undefined): string {
+  const key = field ?? header;
+  if (!key) throw badRequest('缺少幂等键：请在 Idempotency-Key 请求头或 idempotencyKey 字段中提供（8–128 个字符）。');
+  if (header && field && header !== field) throw badRequest('Idempotency-Key 请求头与 idempotencyKey 字段不一致。');
+  return key;
+}

@@ -75,9 +75,13 @@ export class TokenSigner {
 
   /** The principal of a valid token; a 401 AppError otherwise. */
   async verify(token: string): Promise<Principal> {
-    const c = await this.claims(token);
-    return c.kind === 'citizen'
-      ? { kind: 'citizen', citizenId: c.sub, name: c.name, via: c.via }
-      : { kind: 'staff', staffId: c.sub, name: c.name };
+    return principalOf(await this.claims(token));
   }
+}
+
+/** The principal a token's (verified) claims name. */
+export function principalOf(c: z.infer<typeof Claims>): Principal {
+  return c.kind === 'citizen'
+    ? { kind: 'citizen', citizenId: c.sub, name: c.name, via: c.via }
+    : { kind: 'staff', staffId: c.sub, name: c.name };
 }

@@ -124,16 +124,15 @@ export class BundleService {
     const given = cleanValues(req.values);
     const requestHash = fingerprint(`bundle:${bundle.id}`, given);
     let row = await this.byKey(citizenId, req.idempotencyKey);
-    let duplicate = false;
-    if (row) {
-      if (row.request_hash !== requestHash) {
-        throw new AppError('idempotency_conflict', 409, `该幂等键已用于另一份内容不同的“一件事”申请（编号 ${row.id}）。如需重新申请，请使用新的幂等键。`);
-      }
-      duplicate = true;
-    } else {
-      const c = await this.ctx.citizenOf(p);
-      const sources = await this.ctx.sourcesOf(c);
-      const pre = await this.work(c, bundle, given, sources);
+    if (row && row.request_hash !== requestHash) {
+      throw new AppError('idempotency_conflict', 409, `该幂等键已用于另一份内容不同的“一件事”申请（编号 ${row.id}）。如需重新申请，请使用新的幂等键。`);
+    }
+    // The parts as they stand for this citizen: checked before a first filing, and what is filed.
+    const c = await this.ctx.citizenOf(p);
+    const sources = await this.ctx.sourcesOf(c);
+    const pre = await this.work(c, bundle, given, sources);
+    let duplicate = row !== undefined;
+    if (!row) {
       if (!pre.eligibility.eligible) throw new AppError('not_eligible', 422, pre.eligibility.reason ?? '经核验，您暂不符合办理条件。', { eligibility: pre.eligibility });
       if (pre.missing.length) {
         const labels = pre.missing.map((k) => `「${pre.fields.find((f) => f.key === k)?.label ?? k}」`).join('、');
@@ -153,9 +152,6 @@ export class BundleService {
     const before = new Set((await this.partsOf(row.id)).map((a) => a.service_id));
     // File every part not filed yet (all of them the first time; the rest on a replay after an interruption).
     const failed: Part[] = [...row.outcome.failed];
-    const c = await this.ctx.citizenOf(p);
-    const sources = await this.ctx.sourcesOf(c);
-    const pre = await this.work(c, bundle, given, sources);
     const skippedIds = new Set(row.outcome.skipped.map((s) => s.serviceId));
     for (const m of pre.members) {
       if (before.has(m.serviceId) || skippedIds.has(m.serviceId) || failed.some((f) => f.serviceId === m.serviceId)) continue;
