@@ -117,6 +117,12 @@ describe('answerQuestion', () => {
       ['护照换发需要什么条件', 'passport', '申请条件'],
       ['社保卡丢了补办要钱吗', 'social_security_card', '收费标准'],
       ['办护照的依据是什么', 'passport', '设定依据'],
+      // a service's name is no cue word: "预约" of 结婚登记预约 asks nothing
+      ['结婚登记预约对年龄有要求吗', 'marriage_registration', '申请条件'],
+      // a yes/no question goes to the FAQ entry asking the same, before the conditions
+      ['夫妻俩都想用公积金交房租，可以吗', 'housing_fund_rent_withdrawal', '常见问题', /夫妻/],
+      // a section named in English
+      ['legal basis of the passport application', 'passport', '设定依据'],
     ];
     for (const [q, serviceId, section, title] of cases) {
       for (const opts of [{ serviceId }, {}]) {

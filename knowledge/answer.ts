@@ -255,7 +255,23 @@ export const CHOICE = {
   faqSmoothing: 0.5,
   /** The coverage of a question (or FAQ question) with no words of its own beyond names and cue words. */
   faqVacuous: 0.3,
+  /**
+   * Weight of the single characters of the words ("搬到新地址" and "搬家了" share 搬; "门店" and
+   * "店面" share 店): a word said otherwise still counts for something.
+   */
+  faqCharWeight: 0.5,
 };
+
+/** Tokens with the Han characters of their words added at `weight` (a word's own weight wins). */
+function withChars(tokens: Map<string, number>, weight: number): Map<string, number> {
+  if (weight <= 0) return tokens;
+  const out = new Map(tokens);
+  for (const [t, w] of tokens) {
+    if (t.startsWith('#') || t.length < 2) continue;
+    for (const ch of t) if (isHan(ch) && !STOP.has(ch) && !out.has(ch)) out.set(ch, weight * w);
+  }
+  return out;
+}
 
 /**
  * Content tokens of a text, outside its cue words and the service's names: Han bigrams (a
@@ -365,14 +381,14 @@ export function scoreFaqs(input: ChoiceInput): FaqScore[] {
   };
   const mass = (m: Map<string, number>, keep: (t: string) => boolean = () => true) =>
     [...m].reduce((a, [t, v]) => (keep(t) ? a + v * weight(t) : a), 0);
-  const q = contentTokens(input.question, input.cues, input.names);
+  const q = withChars(contentTokens(input.question, input.cues, input.names), c.faqCharWeight);
   const qMass = mass(q);
   const qAsk = new Set(input.kinds.filter(isSpecific).map((k) => k.kind.name));
   const qTypes = new Set(input.kinds.filter((k) => k.kind.type).map((k) => k.kind.name));
   const qSituation = new Set(input.kinds.filter((k) => k.kind.situation).map((k) => k.kind.name));
   const rank = new Map(input.ranked.filter((h) => h.section === FAQ_SECTION).map((h, i) => [h.chunkId, i]));
   const score1 = (title: string, chunk: ChunkRecord): { score: number; features: FaqFeatures } => {
-    const t = contentTokens(title, input.cues, input.names);
+    const t = withChars(contentTokens(title, input.cues, input.names), c.faqCharWeight);
     const shared = mass(q, (x) => t.has(x));
     const kinds = matchQuestionKinds(title, input.cues);
     // What the FAQ question asks, a pattern ("能…吗") included; "X了怎么办" asks what to do, the procedure.
@@ -491,7 +507,7 @@ export function chooseChunk(given: ChoiceInput): ChunkRecord | undefined {
 }
 
 export async function answerQuestion(
-  kb: Pick<KnowledgeBase, 'search' | 'serviceChunks' | 'serviceNames' | 'catalogue' | 'cues'>,
+  kb: Pick<KnowledgeBase, 'search' | 'serviceChunks' | 'serviceNames' | 'catalogue' | 'cues' | 'bundleOf'>,
   question: string,
   opts: AnswerOptions = {},
 ): Promise<Answer> {
@@ -500,8 +516,11 @@ export async function answerQuestion(
   const hits = await kb.search(question, { serviceId: opts.serviceId, k: opts.serviceId ? 40 : 10, ...sectionOpt });
   const allNames = await kb.serviceNames();
   const curated = new Map(kb.catalogue.map((c) => [c.id, [c.name, ...c.aliases]]));
-  const serviceId = opts.serviceId ?? pickService(hits, mentionedServices(question, { curated, all: allNames }));
-  const ofService = hits.filter((h) => h.serviceId === serviceId);
+  const picked = opts.serviceId ?? pickService(hits, mentionedServices(question, { curated, all: allNames }));
+  // "报户口、办医保、社保卡能一起办吗": whether the parts go together is the 一件事's to answer.
+  const together = !opts.serviceId && picked && matchQuestionKinds(question, kb.cues).some((k) => k.kind.together);
+  const serviceId = (together && picked ? kb.bundleOf(picked) : undefined) ?? picked;
+  const ofService = serviceId === picked ? hits.filter((h) => h.serviceId === serviceId) : await kb.search(question, { serviceId, k: 40, ...sectionOpt });
   const best = ofService[0];
   if (!best) return { ...NOT_FOUND, confidence: { similarity: 0, coverage: 0 } };
   const strongest = ofService.reduce((a, h) => (evidence(h) > evidence(a) ? h : a), best);

@@ -79,6 +79,8 @@ export interface KnowledgeBase {
   /** The embedder in use (loads the offline model from the database when needed). */
   embedder(): Promise<Embedder | undefined>;
   readonly catalogue: readonly Service[];
+  /** The guide service of the 一件事 bundle a service is a part of (its members' questions "together" go there). */
+  bundleOf(serviceId: string): string | undefined;
   readonly cues: SectionCues;
   readonly pool: pg.Pool;
 }
@@ -87,6 +89,8 @@ export interface KnowledgeBaseOptions {
   /** Section cues (default: knowledge/section-cues.yaml). */
   cues?: SectionCues;
   catalogue?: readonly Service[];
+  /** 一件事 bundles: a bundle's guide service and its members (default: the project catalogue's). */
+  bundles?: readonly { service: string; members: readonly { service: string }[] }[];
   /** Bundled guides folder used by ensureIngested (default knowledge/guides). */
   guidesDir?: string;
 }
@@ -120,7 +124,9 @@ export interface ChunkWrite {
  */
 export function createKnowledgeBase(pool: pg.Pool, fixedEmbedder?: Embedder, options: KnowledgeBaseOptions = {}): KnowledgeBase {
   const catalogue = options.catalogue ?? projectCatalogue().services;
-  const cues = options.cues ?? loadSectionCues();
+  const bundles = options.bundles ?? (options.catalogue ? [] : projectCatalogue().bundles);
+  const bundleOf = (serviceId: string) => bundles.find((b) => b.members.some((m) => m.service === serviceId))?.service;
+  const cues = options.cues ?? loadSectionCues(undefined, undefined, catalogue.flatMap((c) => [c.name, ...c.aliases]));
   const bundledDir = resolve(options.guidesDir ?? GUIDES_DIR);
   let local: HashedNgramEmbedder | undefined;
   let localLoaded = false;
@@ -450,6 +456,7 @@ export function createKnowledgeBase(pool: pg.Pool, fixedEmbedder?: Embedder, opt
     serviceNames,
     embedder: currentEmbedder,
     catalogue,
+    bundleOf,
     cues,
     pool,
   };

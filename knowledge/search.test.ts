@@ -2,12 +2,24 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cueSpans, fuse, loadSectionCues, matchQuestionKinds, matchSectionCues, RRF_K, type VectorRow } from './search.js';
+import { cueSpans, fuse, loadSectionCues, matchQuestionKinds, matchSectionCues, namedSection, RRF_K, type VectorRow } from './search.js';
 
 const cues = loadSectionCues();
 const kinds = (q: string) => matchQuestionKinds(q, cues).map((k) => k.kind.name);
 
 describe('section cues (section-cues.yaml)', () => {
+  it('never takes a service name for a cue word, and knows a section named outright', () => {
+    const named = loadSectionCues(undefined, undefined, ['医保费用零星报销', '结婚登记预约']);
+    expect(matchQuestionKinds('医保费用零星报销要满足哪些条件', named).map((k) => k.kind.name)).toEqual(['申请条件']);
+    expect(matchQuestionKinds('结婚登记预约对年龄有要求吗', named)[0]?.kind.name).toBe('申请条件');
+    expect(namedSection('居住证办理的法律依据', cues)).toBe('设定依据');
+    expect(namedSection('residence permit eligibility', cues)).toBe('申请条件');
+    expect(namedSection('processing time of the passport', cues)).toBe('办理时限');
+    // Latin headings only as whole words; a plain request names none.
+    expect(namedSection('coffees and feeds', cues)).toBeNull();
+    expect(namedSection('我要办居住证', cues)).toBeNull();
+  });
+
   it('reads a question for what it asks, the longest cue word first', () => {
     expect(kinds('护照换发需要什么条件')[0]).toBe('申请条件');
     expect(kinds('居住证申请要交哪些东西')[0]).toBe('申请材料');
@@ -40,8 +52,9 @@ describe('section cues (section-cues.yaml)', () => {
   });
 
   it('matches cue patterns with a gap, after plain cue words', () => {
+    // A yes/no question: its own weak kind, which looks in 申请条件 once no FAQ entry asks the same.
     const m = matchQuestionKinds('租房子能把公积金取出来吗', cues);
-    expect(m[0]).toMatchObject({ kind: { name: '申请条件' }, loose: true });
+    expect(m[0]).toMatchObject({ kind: { name: '能否', weak: true, sections: ['申请条件'] }, loose: true });
     // The gap of a pattern is no cue word: only its literal parts are spans.
     const q = '能把公积金取出来吗';
     expect(cueSpans(q, cues)).toEqual([

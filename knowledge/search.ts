@@ -63,6 +63,7 @@ const Words = z.array(z.union([z.string(), z.number()]).transform(String));
 const CuesSchema = z.object({
   boost: z.number().min(0).default(1),
   sections: z.record(z.string(), Words),
+  headings: z.record(z.string(), Words).default({}),
   types: z
     .record(
       z.string(),
@@ -72,6 +73,7 @@ const CuesSchema = z.object({
         evidence: z.array(z.string()).default([]),
         situation: z.boolean().default(false),
         weak: z.boolean().default(false),
+        together: z.boolean().default(false),
       }),
     )
     .default({}),
@@ -99,16 +101,25 @@ export interface QuestionKind {
   situation: boolean;
   /** A generic way of asking ("怎么办", "怎么"): counts only where nothing more specific is asked. */
   weak: boolean;
+  /** Asks whether several things go together: the 一件事 a service belongs to answers it. */
+  together?: boolean;
 }
 
 export interface SectionCues {
   boost: number;
   /** Sections' own cue words. */
   cues: { section: SectionName; words: string[] }[];
+  /** Words that name a section outright ("法律依据", "legal basis"), its own name first. */
+  headings: { section: SectionName; words: string[] }[];
   /** Sections' cues and finer types together, as matched against questions. */
   kinds: QuestionKind[];
   /** How citizens say things -> how the guides say them (synonyms.yaml); none when absent. */
   synonyms?: Synonyms;
+  /**
+   * Service names and aliases as the questions are matched (longest first): never cue words
+   * themselves ("费用" of 医保费用零星报销, "预约" of 结婚登记预约).
+   */
+  names?: string[];
 }
 
 /**
@@ -130,7 +141,7 @@ export function expandQuery(question: string, cues: Pick<SectionCues, 'synonyms'
 
 export type Span = readonly [number, number];
 
-export function loadSectionCues(path = SECTION_CUES_PATH, synonymsPath: string | null = SYNONYMS_PATH): SectionCues {
+export function loadSectionCues(path = SECTION_CUES_PATH, synonymsPath: string | null = SYNONYMS_PATH, serviceNames: readonly string[] = []): SectionCues {
   const parsed = CuesSchema.safeParse(parseYaml(readFileSync(path, 'utf8')));
   if (!parsed.success) throw new Error(`${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const synonyms = synonymsPath ? loadSynonyms(synonymsPath) : NO_SYNONYMS;
@@ -139,10 +150,16 @@ export function loadSectionCues(path = SECTION_CUES_PATH, synonymsPath: string |
   const kinds: QuestionKind[] = [];
   // Cue words are rewritten like questions ("带啥" is "带什么").
   const words = (ws: string[]) => [...new Set(ws.map((w) => rewriteText(w, synonyms)).filter(Boolean))];
+  const headings: SectionCues['headings'] = [];
+  for (const section of Object.keys(parsed.data.headings)) if (!isSection(section)) throw new Error(`${path}: headings: unknown section '${section}'`);
   for (const [section, ws] of Object.entries(parsed.data.sections)) {
     if (!isSection(section)) throw new Error(`${path}: unknown section '${section}'`);
-    cues.push({ section, words: words(ws) });
-    kinds.push({ name: section, type: false, words: words(ws), sections: [section], evidence: [], situation: false, weak: false });
+    // A heading is a cue word of its section too.
+    const heading = words([section, ...(parsed.data.headings[section] ?? [])]);
+    headings.push({ section, words: heading });
+    const all = [...new Set([...words(ws), ...heading])];
+    cues.push({ section, words: all });
+    kinds.push({ name: section, type: false, words: all, sections: [section], evidence: [], situation: false, weak: false });
   }
   for (const [name, t] of Object.entries(parsed.data.types)) {
     for (const sec of t.sections) if (!isSection(sec)) throw new Error(`${path}: type '${name}': unknown section '${sec}'`);
@@ -153,9 +170,39 @@ export function loadSectionCues(path = SECTION_CUES_PATH, synonymsPath: string |
         throw new Error(`${path}: type '${name}': bad evidence pattern '${e}': ${(err as Error).message}`);
       }
     });
-    kinds.push({ name, type: true, words: words(t.words), sections: t.sections as SectionName[], evidence, situation: t.situation, weak: t.weak });
+    kinds.push({ name, type: true, words: words(t.words), sections: t.sections as SectionName[], evidence, situation: t.situation, weak: t.weak, together: t.together });
   }
-  return { boost: parsed.data.boost, cues, kinds, synonyms };
+  const names = [...new Set(serviceNames.map((n) => rewriteText(n, synonyms)).filter((n) => n.length >= 2))].sort((a, b) => b.length - a.length);
+  return { boost: parsed.data.boost, cues, headings, kinds, synonyms, names };
+}
+
+/** A rewritten question with each service name it mentions reduced to one placeholder character. */
+function withoutNames(q: string, cues: Pick<SectionCues, 'names'>): string {
+  let out = q;
+  for (const n of cues.names ?? []) if (out.includes(n)) out = out.split(n).join(NAME_MARK);
+  return out;
+}
+
+/** What a service's name becomes in a question read for its cue words (a word a gap can span). */
+const NAME_MARK = '□';
+
+/**
+ * The section a text names outright ("<事项>的办理时限", "<事项>的法律依据", "legal basis of …"):
+ * such a text asks for that section even without question form. Latin headings only as whole words.
+ */
+export function namedSection(text: string, cues: Pick<SectionCues, 'headings' | 'synonyms'>): SectionName | null {
+  const q = rewriteQuery(text, cues);
+  for (const h of cues.headings) {
+    for (const w of h.words) {
+      const at = q.indexOf(w);
+      if (at < 0) continue;
+      const latin = /[a-z]/;
+      if (latin.test(w[0]!) && latin.test(q[at - 1] ?? '')) continue;
+      if (latin.test(w[w.length - 1]!) && latin.test(q[at + w.length] ?? '')) continue;
+      return h.section;
+    }
+  }
+  return null;
 }
 
 export interface KindMatch {
@@ -179,7 +226,7 @@ interface Occurrence {
   loose: boolean;
 }
 
-/** The characters a gap of a cue pattern may span: anything but punctuation, at most 8. */
+/** The characters a gap of a cue pattern may span: anything but punctuation, at most 8 (a service's name counts as one). */
 const GAP = '[^，,。？?！!；;、\\s]{0,8}?';
 const patterns = new Map<string, RegExp>();
 
@@ -224,9 +271,12 @@ function occurrences(q: string, cues: SectionCues): Occurrence[] {
   return all.filter((o) => !all.some((p) => !p.loose && p.len > o.len && p.start <= o.start && p.end >= o.end));
 }
 
-/** What is asked plainly, then by a pattern with a gap, then the situation, then generic asking. */
+/**
+ * What is asked plainly, then the situation, then by a pattern with a gap ("家里人能帮我去办…吗"
+ * asks what the situation needs, not whether one may), then generic asking.
+ */
 function kindOrder(m: KindMatch): number {
-  return m.kind.weak ? 3 : m.kind.situation ? 2 : m.loose ? 1 : 0;
+  return m.kind.weak ? 3 : m.loose ? 2 : m.kind.situation ? 1 : 0;
 }
 
 /** Whether a match says specifically what is asked (not a pattern, a situation or a generic "怎么办"). */
@@ -239,7 +289,7 @@ export function isSpecific(m: KindMatch): boolean {
  * plain cue words before patterns, then the situations it is asked in, then generic asking.
  */
 export function matchQuestionKinds(question: string, cues: SectionCues): KindMatch[] {
-  const q = rewriteQuery(question, cues);
+  const q = withoutNames(rewriteQuery(question, cues), cues);
   const best = new Map<QuestionKind, KindMatch>();
   for (const o of occurrences(q, cues)) {
     const b = best.get(o.kind);

@@ -12,8 +12,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Situation } from '../../knowledge/catalogue.js';
-import { SECTIONS } from '../../knowledge/guides.js';
-import { matchSectionCues, type SectionCues } from '../../knowledge/search.js';
+import { matchSectionCues, namedSection, type SectionCues } from '../../knowledge/search.js';
 import { isLatin } from './features.js';
 import type { Intent } from './intent.js';
 import { Lexicon, type Hit } from './lexicon.js';
@@ -29,7 +28,7 @@ const dialogueSchema = z.object({
   cancel: textList,
   delay: textList,
   joke: textList,
-  question: z.object({ anywhere: textList, final: textList, initial: textList, not_final_after: textList }),
+  question: z.object({ anywhere: textList, final: textList, initial: textList, not_final_after: textList, patterns: z.array(z.string()).default([]) }),
   ordinal: z.record(z.string().regex(/^-?\d$/), textList),
   edit: z.object({ verbs: textList, fields: z.record(z.string(), textList) }),
   handoff: textList,
@@ -37,10 +36,13 @@ const dialogueSchema = z.object({
   capabilities: textList,
   offers: textList,
   request_cues: textList.optional(),
+  not_request_cues: textList.optional(),
   trouble: textList.optional(),
   deictic: textList.optional(),
   /** Words that ask about the citizen's own application ("办到哪了"), as against a question about time limits. */
   progress_cues: textList.optional(),
+  progress_own: textList.optional(),
+  how_to_check: textList.optional(),
   /** "不需要改": a refusal word that keeps the task (it never cancels). */
   keep: textList.optional(),
   decline: textList.optional(),
@@ -102,6 +104,7 @@ export class DialogueActReader {
   private readonly questionFinal: string[];
   private readonly questionInitial: string[];
   private readonly notFinalAfter: string[];
+  private readonly questionPatterns: RegExp[];
   private readonly ordinals: Lexicon<number>;
   private readonly editVerbs: Lexicon<true>;
   private readonly fieldNames: Lexicon<string>;
@@ -109,10 +112,13 @@ export class DialogueActReader {
   private readonly handoff: Lexicon<true>;
   private readonly capabilities: Lexicon<true>;
   private readonly offers: Lexicon<true>;
-  private readonly requestCues: Lexicon<true>;
+  /** Request cues (true) and longer phrases that contain one but ask nothing done (false: "办下来"). */
+  private readonly requestCues: Lexicon<boolean>;
   private readonly trouble: Lexicon<true>;
   private readonly deictic: Lexicon<true>;
   private readonly progressCues: Lexicon<true>;
+  private readonly progressOwn: Lexicon<true>;
+  private readonly howToCheck: Lexicon<true>;
   private readonly keep: Lexicon<true>;
   private readonly addressShape: RegExp | null;
   private readonly thanks: Lexicon<true>;
@@ -137,6 +143,7 @@ export class DialogueActReader {
     this.questionFinal = n(data.question.final);
     this.questionInitial = n(data.question.initial);
     this.notFinalAfter = n(data.question.not_final_after);
+    this.questionPatterns = data.question.patterns.map((p) => new RegExp(p, 'u'));
     this.ordinals = new Lexicon(Object.entries(data.ordinal).flatMap(([k, words]) =>
       n(words).map((t) => ({ text: t, value: Number(k), latin: isLatin(t[0]) }))));
     this.editVerbs = lex(data.edit.verbs, true as const);
@@ -151,10 +158,12 @@ export class DialogueActReader {
     this.handoff = lex(data.handoff, true as const);
     this.capabilities = lex(data.capabilities, true as const);
     this.offers = lex(data.offers, true as const);
-    this.requestCues = lex(data.request_cues ?? [], true as const);
+    this.requestCues = new Lexicon([...lex(data.request_cues ?? [], true).entries, ...lex(data.not_request_cues ?? [], false).entries]);
     this.trouble = lex(data.trouble ?? [], true as const);
     this.deictic = lex(data.deictic ?? [], true as const);
     this.progressCues = lex(data.progress_cues ?? [], true as const);
+    this.progressOwn = lex(data.progress_own ?? [], true as const);
+    this.howToCheck = lex(data.how_to_check ?? [], true as const);
     this.keep = lex(data.keep ?? [], true as const);
     this.addressShape = data.address_shape ? new RegExp(data.address_shape, 'u') : null;
     this.thanks = lex(data.thanks, true as const);
@@ -164,12 +173,18 @@ export class DialogueActReader {
     this.situationCues = new Lexicon(deps.situations.flatMap((sit) => n(sit.cues).map((t) => ({ text: t, value: sit.id, latin: isLatin(t[0]) }))));
   }
 
+  /** Whether a text asks for something to be done ("帮我办", not the "办下" of "办下来要多久"). */
+  isRequest(text: string): boolean {
+    return this.requestCues.match(text).some((h) => h.value);
+  }
+
   /** Is a clause a question (疑问词 anywhere, a final 吗/呢, "?", an English question word first)? */
   isQuestion(clause: string): boolean {
     const c = clause.trim();
     if (!c) return false;
     if (c.includes('?')) return true;
     if (this.questionAnywhere.match(c).length) return true;
+    if (this.questionPatterns.some((re) => re.test(c))) return true;
     for (const f of this.questionFinal) {
       if (!c.endsWith(f) || c.length <= f.length) continue;
       const before = c.slice(0, -f.length);
@@ -234,11 +249,11 @@ export class DialogueActReader {
       delay: has(this.delay),
       joke: has(this.joke),
       instruction: false,
-      requested: this.requestCues.match(s).length > 0,
+      requested: this.isRequest(s),
     };
 
     const acts: DialogueAct[] = [];
-    const requestCue = has(this.requestCues);
+    const requestCue = this.isRequest(s);
 
     // -- services: one act per service named (per clause when several are named apart). A
     // service the text does not name (a classifier's guess) is offered only when nothing else
@@ -257,7 +272,7 @@ export class DialogueActReader {
           if (servicesSeen.has(id)) continue;
           servicesSeen.add(id);
           // Each clause by its own words: "公积金怎么提取？另外帮我办张社保卡" asks one and requests the other.
-          this.pushServiceAct(acts, ci.act, id, true, clause.text, questionClauses[i]!, this.requestCues.match(clause.text).length > 0);
+          this.pushServiceAct(acts, ci.act, id, true, clause.text, questionClauses[i]!, this.isRequest(clause.text));
         }
       });
     } else {
@@ -409,6 +424,13 @@ export class DialogueActReader {
     if (signals.delay) acts.push({ type: 'delay', text: s });
     if (signals.joke) acts.push({ type: 'joke', text: s });
 
+    // -- a section named outright ("legal basis for …") asks the guides, whatever service it is
+    // about: the knowledge base decides, and says so when no guide answers it
+    if (!acts.length && intent.act === 'out_of_scope') {
+      const section = namedSection(s, this.deps.cues);
+      if (section) acts.push({ type: 'ask', service: null, topics: matchSectionCues(s, this.deps.cues), about: 'guide', text: s });
+    }
+
     // -- chit-chat, when nothing else was said
     if (!acts.length && !has(this.neutral) && (intent.act === 'greeting' || intent.act === 'out_of_scope')) {
       const kind = intent.act === 'out_of_scope' ? 'out_of_scope' : has(this.thanks) ? 'thanks' : has(this.bye) ? 'bye' : 'greeting';
@@ -429,7 +451,8 @@ export class DialogueActReader {
         // never turned into an application; "我要开证明，要多久？" is both.
         // Without question form only a section named outright ("<事项>的办理时限") makes it a question:
         // "公积金交租金，办一下" asks for the service.
-        if (!requestCue && ((question && (topics.length > 0 || service === null)) || SECTIONS.some((n) => askText.includes(n)))) acts.push(ask());
+        // A question with no word asking anything done ("申请低保会不会查存款") is a question too.
+        if (!requestCue && (question || namedSection(askText, this.deps.cues) !== null)) acts.push(ask());
         else {
           acts.push({ type: 'request', service, named, text });
           if (question && topics.length) acts.push(ask());
@@ -444,7 +467,9 @@ export class DialogueActReader {
         return;
       case 'progress':
         // "多久能办好？" asks about time limits; "办到哪了" asks about the citizen's own application.
-        if (question && topics.length && !this.progressCues.match(text).length) acts.push(ask());
+        // A question with no word of progress ("投诉了会不会暴露我的身份") asks about the service; one
+        // asking how progress is checked ("12345工单进度怎么查"), not about one's own, asks the guide.
+        if (question && (!this.progressCues.match(text).length || (this.howToCheck.match(text).length && !this.progressOwn.match(text).length))) acts.push(ask());
         else acts.push({ type: 'progress', service, text });
         return;
       case 'handoff':

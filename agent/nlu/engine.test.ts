@@ -199,6 +199,27 @@ describe('local NLU engine: dialogue acts (what a message contains, not what it 
     expect(await acts('租房子房东要看', CRC)).toContainEqual({ type: 'inform', field: 'purpose', value: '其他', weak: true, described: true });
   });
 
+  it('reads a plain question as a question, never as an application', async () => {
+    const types = async (text: string) => (await acts(text)).map((a) => a.type);
+    // A request cue inside a longer phrase that asks nothing done ("办下来", "能一起办吗", "do I need a").
+    for (const q of ['社保卡办下来大概要几天', '居住证和社保卡能一起办吗', 'do I need a photo for the police clearance certificate?']) {
+      expect(await types(q), q).not.toContain('request');
+      expect(await types(q), q).toContain('ask');
+    }
+    // A question with no word of any section ("会不会…", "X不X") is still a question.
+    expect(await types('申请公租房会不会查我的征信')).toEqual(['ask']);
+    expect((await engine.understand('电子版的证明单位收不收')).signals.interrogative).toBe(true);
+    // A section named outright, in Chinese or English, without question form.
+    expect(await acts('社保卡申领的法律依据')).toContainEqual(expect.objectContaining({ type: 'ask', topics: expect.arrayContaining(['设定依据']) }));
+    expect(await acts('residence permit legal basis')).toContainEqual(expect.objectContaining({ type: 'ask', service: 'residence_permit' }));
+    // How progress is checked in general asks the guide; one's own progress is progress.
+    expect(await types('居住证的审核进度在哪里查')).toEqual(['ask']);
+    expect(await types('我的居住证申请进度怎么查')).toEqual(['progress']);
+    // Asked for in so many words, it is still a request.
+    expect(await types('能帮我办社保卡吗')).toContain('request');
+    expect(await types('could you file my maternity allowance claim?')).toContain('request');
+  });
+
   it('follows a switch to another named service', async () => {
     expect(await acts('我还想办个社保卡', CRC)).toContainEqual({ type: 'request', service: 'social_security_card' });
   });

@@ -53,7 +53,7 @@ export class LocalNluEngine implements NluEngine {
       norm: this.norm,
       services: this.serviceById,
       situations: catalogue.situations,
-      cues: loadSectionCues(),
+      cues: loadSectionCues(undefined, undefined, sources.catalogue.flatMap((c) => [c.name, ...c.aliases])),
       classify: (clause) => this.intent.classify(clause),
       slots: (serviceId, text, cased) => this.slotsFor(serviceId, text, cased, this.intent.aliases.match(text)),
       freeValue: (field, answer) => freeTextValue(this.slotLex, field, answer),
