@@ -126,10 +126,16 @@ describe('withdrawal in chat', () => {
     const sent = await t.say(s, token, '确认');
     expect(sent.outcome).toBe('submitted');
     const id = sent.application!.id;
-    // A question about withdrawing withdraws nothing.
+    // A question about withdrawing withdraws nothing: it says whether it can be done and asks.
     const asked = await t.say(s, token, '提交了还能撤回吗？');
     expect((await storedApplication(token, id)).status).toBe('submitted');
-    expect(asked.awaiting).toBeNull();
+    expect(asked.reply).toMatch(/确认撤回/);
+    // Keeping it, and asking the progress in the same breath: both are answered.
+    const keptAsked = await t.say(s, token, '那先不撤了，办到哪了');
+    expect(keptAsked.reply).toMatch(/保留/);
+    expect(keptAsked.reply).toContain(id);
+    expect(keptAsked.reply).toMatch(/进度/);
+    expect((await storedApplication(token, id)).status).toBe('submitted');
     const ask = await t.say(s, token, '帮我把刚才的社保卡申请撤回');
     expect(ask.reply).toContain(id);
     expect(ask.reply).toMatch(/确认撤回/);
@@ -214,6 +220,20 @@ describe('questions', () => {
     expect(turn.citations.length).toBeGreaterThan(0);
     expect(turn.citations[0]).toMatchObject({ service: 'criminal_record_certificate', section: '申请材料' });
     expect(turn.reply).toContain('身份证');
+  });
+
+  it('answers a question about the form in hand from the form, and one about the rules from the guide', async () => {
+    const token = await t.login('c-chen-guiying');
+    const s = await t.session(token);
+    const offer = await t.say(s, token, '我满65岁了，有什么补贴可以领');
+    expect(offer.awaiting).toBe('confirm');
+    const which = await t.say(s, token, '钱会打到哪张卡上？');
+    expect(which.reply).toMatch(/发放账户是：\*{4}/);
+    expect(which.awaiting).toBe('confirm');
+    const rule = await t.say(s, token, '能打到我女儿的卡上吗？');
+    expect(rule.reply).toContain('本人名下');
+    expect(rule.citations[0]).toMatchObject({ service: 'senior_allowance' });
+    expect(rule.awaiting).toBe('confirm');
   });
 
   it('says honestly that an unrelated request is not a service it handles', async () => {

@@ -74,6 +74,7 @@ const CuesSchema = z.object({
         situation: z.boolean().default(false),
         weak: z.boolean().default(false),
         together: z.boolean().default(false),
+        field: z.string().optional(),
       }),
     )
     .default({}),
@@ -103,6 +104,8 @@ export interface QuestionKind {
   weak: boolean;
   /** Asks whether several things go together: the 一件事 a service belongs to answers it. */
   together?: boolean;
+  /** Asks for a value of the application form ("钱打到哪张卡"): with a form in hand, its value answers. */
+  field?: string;
 }
 
 export interface SectionCues {
@@ -170,7 +173,7 @@ export function loadSectionCues(path = SECTION_CUES_PATH, synonymsPath: string |
         throw new Error(`${path}: type '${name}': bad evidence pattern '${e}': ${(err as Error).message}`);
       }
     });
-    kinds.push({ name, type: true, words: words(t.words), sections: t.sections as SectionName[], evidence, situation: t.situation, weak: t.weak, together: t.together });
+    kinds.push({ name, type: true, words: words(t.words), sections: t.sections as SectionName[], evidence, situation: t.situation, weak: t.weak, together: t.together, ...(t.field ? { field: t.field } : {}) });
   }
   const names = [...new Set(serviceNames.map((n) => rewriteText(n, synonyms)).filter((n) => n.length >= 2))].sort((a, b) => b.length - a.length);
   return { boost: parsed.data.boost, cues, headings, kinds, synonyms, names };

@@ -67,7 +67,8 @@ function decideInTask(input: PolicyInput, task: ServiceTask): Plan {
     if (has(acts, 'cancel') || u.signals.plainDecline) return plan('cancel', { type: 'offerAnswer', answer: 'declined' });
   }
   // "撤回申请" mid-form: an application already in is withdrawn; the one in hand, never sent, is dropped.
-  const withdrawal = actsOf(u, 'withdraw')[0];
+  // A question about withdrawing ("提交了能撤回吗？") is a question, answered as one.
+  const withdrawal = actsOf(u, 'withdraw').find((w) => !w.asked);
   if (withdrawal && !Object.keys(changes).length) {
     if (state.submitted) return plan('cancel', { type: 'cancel', quiet: true }, { type: 'withdrawStart', service: withdrawal.service ?? state.submitted.service });
     return plan('cancel', { type: 'cancel' });
@@ -165,7 +166,10 @@ function isBareOption(u: NluResult, value: string): boolean {
 function decideWithdraw(input: PolicyInput): Plan {
   const { u } = input;
   if ((u.signals.plainAssent || input.cardAction) && !u.signals.interrogative) return plan('apply', { type: 'withdraw' });
-  if (has(u.acts, 'cancel') || has(u.acts, 'deny') || u.signals.delay) return plan('cancel', { type: 'cancel' });
+  // "算了，不撤了，办到哪了": the application kept, and the progress asked for as well.
+  const progress = actsOf(u, 'progress')[0];
+  const thenProgress: Action[] = progress ? [{ type: 'progress', service: progress.service ?? input.state.task?.service ?? null }] : [];
+  if (has(u.acts, 'cancel') || has(u.acts, 'deny') || u.signals.delay) return plan('cancel', { type: 'cancel' }, ...thenProgress);
   const asks = actsOf(u, 'ask');
   if (asks.length) return plan('consult', ...asks.map((a) => askStep(a, input.state.task?.service ?? null)), { type: 'hold', why: 'question' });
   return plan('apply', { type: 'hold', why: 'other' });
@@ -186,8 +190,9 @@ function decideIdle(input: PolicyInput, catalogue: Catalogue): Plan {
   const about = spoken?.service ?? state.focus?.service ?? null;
   // After a submission a change ("租房类型改成…") is about that application, not a new one.
   const changeAfterSubmit = !!state.submitted && has(acts, 'edit');
-  // "帮我把居住证申请撤回": the withdrawal, not a new application.
-  const withdrawal = actsOf(u, 'withdraw')[0];
+  // "帮我把居住证申请撤回": the withdrawal, not a new application. "刚才那个能撤回吗？" after a
+  // submission: whether it can be, and the confirmation card if it can (nothing is withdrawn unconfirmed).
+  const withdrawal = actsOf(u, 'withdraw').find((w) => !w.asked || state.submitted);
   if (withdrawal) return plan('cancel', { type: 'withdrawStart', service: withdrawal.service ?? state.submitted?.service ?? null });
   // The request to act on: the transaction, or the first named; the rest kept for later.
   const main = changeAfterSubmit ? undefined : named.find((r) => catalogue.get(r.service)?.transactable) ?? named[0];

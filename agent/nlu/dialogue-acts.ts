@@ -12,7 +12,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Situation } from '../../knowledge/catalogue.js';
-import { matchSectionCues, namedSection, type SectionCues } from '../../knowledge/search.js';
+import { matchQuestionKinds, matchSectionCues, namedSection, type SectionCues } from '../../knowledge/search.js';
 import { isLatin } from './features.js';
 import type { Intent } from './intent.js';
 import { Lexicon, type Hit } from './lexicon.js';
@@ -309,7 +309,15 @@ export class DialogueActReader {
     if (contextService) {
       const fields = new Set((this.deps.services.get(contextService)?.fields ?? []).map((f) => f.key));
       for (const a of acts) {
-        if (a.type !== 'ask' || a.topics.length) continue;
+        if (a.type !== 'ask') continue;
+        // A kind of question that asks for a form's value ("钱打到哪张卡上？") is about this form's value.
+        const kindField = matchQuestionKinds(a.text, this.deps.cues).find((k) => k.kind.field && fields.has(k.kind.field))?.kind.field;
+        if (kindField) {
+          a.field = kindField;
+          a.topics = [];
+          continue;
+        }
+        if (a.topics.length) continue;
         const hit = this.fieldNames.match(a.text).find((h) => fields.has(h.value));
         if (hit) a.field = hit.value;
       }
@@ -419,6 +427,11 @@ export class DialogueActReader {
     const cancelled = outsideQuestions(this.cancel);
     if (outsideQuestions(this.withdraw)) acts.push({ type: 'withdraw', service: intent.service, text: s });
     else if (cancelled) acts.push({ type: 'cancel', text: s });
+    else if (interrogative && this.withdraw.match(s).length && !delays.length) acts.push({ type: 'withdraw', service: intent.service, asked: true, text: s });
+    // "算了，不撤了，办到哪了": a progress question in a message the classifier read as something else.
+    if (!acts.some((a) => a.type === 'progress' || a.type === 'ask') && this.progressCues.match(s).length && !this.howToCheck.match(s).length) {
+      acts.push({ type: 'progress', service: intent.service && distinctServices(intent.hits).includes(intent.service) ? intent.service : null, text: s });
+    }
     if (signals.assent) acts.push({ type: 'confirm', text: s });
     if (has(this.deny)) acts.push({ type: 'deny', text: s });
     if (signals.delay) acts.push({ type: 'delay', text: s });

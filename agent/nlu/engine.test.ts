@@ -188,7 +188,8 @@ describe('local NLU engine: dialogue acts (what a message contains, not what it 
 
   it('never reads a question about leaving as leaving, nor a refusal to submit as a cancel', async () => {
     const kinds = async (t: string) => (await acts(t, CRC)).map((a) => a.type);
-    expect(await kinds('提交了能撤回吗？')).not.toContain('withdraw');
+    // A question about withdrawing is marked asked: never a withdrawal by itself.
+    expect((await acts('提交了能撤回吗？', CRC)).filter((a) => a.type === 'withdraw')).toEqual([expect.objectContaining({ asked: true })]);
     expect(await kinds('submit之后能cancel吗？')).not.toContain('cancel');
     expect(await kinds('弗要提交，我再看看')).toEqual(expect.arrayContaining(['delay']));
     expect(await kinds('弗要提交，我再看看')).not.toContain('cancel');
@@ -215,6 +216,9 @@ describe('local NLU engine: dialogue acts (what a message contains, not what it 
     // How progress is checked in general asks the guide; one's own progress is progress.
     expect(await types('居住证的审核进度在哪里查')).toEqual(['ask']);
     expect(await types('我的居住证申请进度怎么查')).toEqual(['progress']);
+    // Asking whether a withdrawal is possible is marked as asked (it shows the card, never withdraws by itself).
+    expect(await acts('刚才那个能撤回吗？')).toContainEqual(expect.objectContaining({ type: 'withdraw', asked: true }));
+    expect(await acts('撤回刚才的申请')).toContainEqual({ type: 'withdraw', service: null });
     // Asked for in so many words, it is still a request.
     expect(await types('能帮我办社保卡吗')).toContain('request');
     expect(await types('could you file my maternity allowance claim?')).toContain('request');

@@ -40,6 +40,8 @@ const ActSchema = z.object({
   ordinal: z.number().int().optional(),
   situation: z.string().optional(),
   kind: z.enum(['greeting', 'thanks', 'bye', 'out_of_scope']).optional(),
+  /** A withdrawal only asked about ("能撤回吗？"). */
+  asked: z.boolean().optional(),
   text: z.string().optional(),
 });
 
@@ -136,7 +138,8 @@ export function validateUnderstanding(raw: unknown, text: string, ctx: NluContex
       case 'choose': if (a.ordinal !== undefined && a.ordinal >= -1 && a.ordinal <= 9 && a.ordinal !== 0) acts.push({ type: 'choose', ordinal: a.ordinal, text: t }); break;
       case 'situation': if (a.situation && situations.has(a.situation)) acts.push({ type: 'situation', situation: a.situation, text: t }); break;
       case 'chitchat': acts.push({ type: 'chitchat', kind: a.kind ?? 'greeting', text: t }); break;
-      case 'handoff': case 'progress': case 'withdraw': acts.push({ type: a.type, service: svc, text: t }); break;
+      case 'handoff': case 'progress': acts.push({ type: a.type, service: svc, text: t }); break;
+      case 'withdraw': acts.push({ type: 'withdraw', service: svc, ...(a.asked ? { asked: true } : {}), text: t }); break;
       case 'deny': case 'delay': case 'joke': case 'cancel': acts.push({ type: a.type, text: t }); break;
     }
   }

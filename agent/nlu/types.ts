@@ -38,8 +38,11 @@ export type DialogueAct =
   | { type: 'cancel'; text: string }
   | { type: 'handoff'; service: string | null; text: string }
   | { type: 'progress'; service: string | null; text: string }
-  /** Take back an application already submitted ("撤回刚才的申请"). */
-  | { type: 'withdraw'; service: string | null; text: string }
+  /**
+   * Take back an application already submitted ("撤回刚才的申请"); `asked`: only asked about
+   * ("刚才那个能撤回吗？"), which after a submission shows whether and how, never withdraws by itself.
+   */
+  | { type: 'withdraw'; service: string | null; asked?: boolean; text: string }
   /** A life situation ("我生了宝宝") that maps to several services (catalogue `situations`). */
   | { type: 'situation'; situation: string; text: string }
   | { type: 'chitchat'; kind: 'greeting' | 'thanks' | 'bye' | 'out_of_scope'; text: string };
