@@ -66,8 +66,9 @@ export const RESPONSE_SLOTS = {
   situation: ['say', 'services'],
   situation_brief: ['say', 'services'],
   offers_none: [],
-  offer_greeting: ['name', 'title', 'department', 'why', 'amount'],
-  offer_intro: ['title', 'department', 'why', 'amount'],
+  offer_greeting: ['name', 'title', 'department', 'why'],
+  offer_greeting_anonymous: ['title', 'department', 'why'],
+  offer_intro: ['title', 'department', 'why'],
   offer_amount: ['amount', 'explain'],
   offer_confirm_prompt: ['fields'],
   offer_more: ['items'],
@@ -119,12 +120,16 @@ export function loadResponses(file = RESPONSES_FILE): Record<ResponseKey, string
 
 const templates = loadResponses();
 
-/** Renders a template; a slot without a value is a programming error. */
+/**
+ * Renders a template; a slot without a value, or with an empty one ("您目前还没有「」的办理记录"),
+ * is a programming error.
+ */
 export function say<K extends ResponseKey>(key: K, ...args: Vars<K>): string {
   const vars = (args[0] ?? {}) as Record<string, string | number>;
   return templates[key].replace(/\{(\w+)\}/g, (_, k: string) => {
     const v = vars[k];
     if (v === undefined) throw new Error(`response "${key}": no value for {${k}}`);
+    if (String(v).trim() === '') throw new Error(`response "${key}": empty value for {${k}}`);
     return String(v);
   });
 }

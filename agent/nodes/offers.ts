@@ -36,9 +36,9 @@ export async function offers(state: State, runtime: NodeRuntime): Promise<Update
     return { plan: next(state), draft: said(state, { part: greeting ? say('greeting') : say('offers_none') }) };
   }
   const amount = first.amount ? say('offer_amount', { amount: first.amount.text, explain: first.amount.explain }) : '';
-  const vars = { title: first.title, department: first.department, why: first.why.join('，'), amount };
-  const name = prefill.fields.find((f) => f.key === 'name')?.display ?? '';
-  let part = greeting ? say('offer_greeting', { name, ...vars }) : say('offer_intro', vars);
+  const vars = { title: first.title, department: first.department, why: first.why.join('，') };
+  const name = prefill.fields.find((f) => f.key === 'name')?.display;
+  let part = (greeting ? (name ? say('offer_greeting', { name, ...vars }) : say('offer_greeting_anonymous', vars)) : say('offer_intro', vars)) + amount;
   const rest = list.slice(1);
   if (rest.length) {
     const items = rest.map((o) => (o.amount ? say('offer_item', { title: o.title, amount: o.amount.text }) : say('offer_item_plain', { title: o.title }))).join('、');
