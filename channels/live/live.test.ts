@@ -172,7 +172,7 @@ describe('session socket: live delivery, avatar, speech', () => {
     const c = await Client.open(server.baseUrl, sessionId, token);
     c.send({ type: 'audio', data: Buffer.from('RIFF....WAVEfmt ').toString('base64'), format: 'wav' });
     const err = await c.next((f) => f.type === 'error');
-    expect(err.error).toMatchObject({ code: 'voice_unavailable', message: '语音暂不可用，请打字或点按。' });
+    expect(err.error).toMatchObject({ code: 'voice_unavailable', message: '语音输入暂不可用，请打字或点按。' });
     // A binary frame (raw audio) gets the same answer.
     const before = c.frames.length;
     c.ws.send(Buffer.from([1, 2, 3]));

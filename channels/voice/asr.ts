@@ -11,7 +11,7 @@ export interface AsrProvider {
 }
 
 /** What a citizen is told when no ASR provider is configured. */
-export const VOICE_UNAVAILABLE_MESSAGE = '语音暂不可用，请打字或点按。';
+export const VOICE_UNAVAILABLE_MESSAGE = '语音输入暂不可用，请打字或点按。';
 
 export const asrErrors = {
   unavailable: () => new AppError('voice_unavailable', 503, VOICE_UNAVAILABLE_MESSAGE),

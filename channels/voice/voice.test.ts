@@ -111,7 +111,7 @@ describe('OpenAI-compatible ASR against the local stand-in server', () => {
     const e = await rejects(none.transcribe(pcm16ToWav(tone(1), 16_000)));
     expect(e.code).toBe('voice_unavailable');
     expect(e.message).toBe(VOICE_UNAVAILABLE_MESSAGE);
-    expect(none.status()).toMatchObject({ asr: false, message: '语音暂不可用，请打字或点按。' });
+    expect(none.status()).toMatchObject({ asr: false, message: '语音输入暂不可用，请打字或点按。' });
     const withAsr = new VoicePipeline(createAsr({ ASR_BASE_URL: standIn.baseUrl, ASR_API_KEY: 'test-asr-key', ASR_MODEL: 'm' }), null);
     expect((await rejects(withAsr.transcribe(pcm16ToWav(tone(0.7), 16_000))))).toMatchObject({ code: 'asr_empty' });
   });

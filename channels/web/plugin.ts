@@ -110,7 +110,7 @@ export const webPages: FastifyPluginAsync<WebPagesOptions> = async (app, opts) =
         // What the sandbox "模拟刷身份证" control can present (fictional people).
         sandboxCards: sandbox ? citizens.map((c) => ({ id: c.id, name: c.name, idNumber: c.id_number })) : [],
       },
-      voice: voice?.status() ?? { asr: false, tts: false, message: '语音暂不可用，请打字或点按。' },
+      voice: voice?.status() ?? { asr: false, tts: false, message: '语音输入暂不可用，请打字或点按。' },
     };
   });
 };

@@ -17,7 +17,7 @@ describe.skipIf(!hasChromium)('kiosk page', () => {
     await page.goto(`${env.server.baseUrl}/kiosk?idle=3`);
 
     // No ASR configured: the kiosk says so, and offers no microphone.
-    await page.getByText('语音暂不可用，请打字或点按').first().waitFor();
+    await page.getByText('语音输入暂不可用，请打字或点按').first().waitFor();
     expect(await page.locator('#mic').isHidden()).toBe(true);
     await screenshot(page, 'kiosk-1-welcome');
 
@@ -28,7 +28,7 @@ describe.skipIf(!hasChromium)('kiosk page', () => {
     await page.locator('#reply', { hasText: '陈桂英您好' }).waitFor();
     await page.locator('#reply', { hasText: '老年综合津贴' }).waitFor();
     await page.locator('#reply', { hasText: '您今年71周岁' }).waitFor();
-    await page.locator('#reply', { hasText: '语音暂不可用，请打字或点按' }).waitFor();
+    await page.locator('#reply', { hasText: '语音输入暂不可用，请打字或点按' }).waitFor();
 
     // Touch only: 确认领取 on the offer's one-tap card.
     const confirm = page.locator('#card-area .card-confirm');
@@ -37,7 +37,13 @@ describe.skipIf(!hasChromium)('kiosk page', () => {
     const box = await confirmButton.boundingBox();
     expect(box?.height ?? 0).toBeGreaterThanOrEqual(80); // big touch targets
     await screenshot(page, 'kiosk-2-confirm');
+    // Typed text is shown as typed, a touch as a choice.
+    await page.locator('#kiosk-input').fill('发放账户是哪张卡');
+    await page.locator('#kiosk-input').press('Enter');
+    await page.locator('#heard', { hasText: '您输入：发放账户是哪张卡' }).waitFor();
+    await confirm.waitFor();
     await confirmButton.click();
+    await page.locator('#heard', { hasText: '您选择：' }).waitFor();
     const receipt = page.locator('#card-area .card-receipt');
     await receipt.waitFor();
     const applicationId = (await receipt.locator('.application-id').textContent())?.trim() ?? '';

@@ -328,7 +328,7 @@ function setupMic() {
   let pressedAt = 0;
   let starting = null;
 
-  const unavailable = () => setAlert(state.voice?.message ?? '语音暂不可用，请打字或点按。');
+  const unavailable = () => setAlert(state.voice?.message ?? '语音输入暂不可用，请打字或点按。');
   const begin = async () => {
     if (!state.voice?.asr || !PushToTalk.supported()) return unavailable();
     if (state.recorder?.recording) return;

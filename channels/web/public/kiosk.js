@@ -89,7 +89,7 @@ async function onCardRead({ idNumber, name }) {
   } catch {
     opening = null;
   }
-  const hint = voice.asr ? '' : '语音暂不可用，请打字或点按。';
+  const hint = voice.asr ? '' : '语音输入暂不可用，请打字或点按。';
   if (opening) {
     showTurn({ ...opening, reply: opening.reply + hint });
     void speakText(opening.reply);
@@ -213,11 +213,12 @@ async function speakText(text) {
 
 // ---- input: touch, text, voice --------------------------------------------------------------
 
-function sendText(text) {
+/** Sends what the citizen touched (a tile, a card's button) or typed; the screen says which. */
+function sendText(text, how = 'touch') {
   const clean = String(text ?? '').trim();
   if (!clean || !person.socket) return;
   $('service-alert').textContent = '';
-  $('heard').textContent = `您选择：${clean}`;
+  $('heard').textContent = how === 'typed' ? `您输入：${clean}` : `您选择：${clean}`;
   stopSpeaking();
   person.waiting = true;
   touchActivity();
@@ -235,7 +236,7 @@ function setupMic() {
   let pressedAt = 0;
   const begin = async () => {
     if (!voice.asr || !PushToTalk.supported() || !person.socket) {
-      $('service-alert').textContent = voice.message ?? '语音暂不可用，请打字或点按。';
+      $('service-alert').textContent = voice.message ?? '语音输入暂不可用，请打字或点按。';
       return;
     }
     stopSpeaking();
@@ -333,7 +334,7 @@ async function main() {
   idleSeconds = Number.isFinite(override) && override > 0 ? override : config.kiosk?.idleSeconds ?? 90;
 
   if (!voice.asr) {
-    $('voice-banner').textContent = voice.message ?? '语音暂不可用，请打字或点按。';
+    $('voice-banner').textContent = voice.message ?? '语音输入暂不可用，请打字或点按。';
     $('voice-banner').hidden = false;
     $('mic').hidden = true;
   }
@@ -361,7 +362,7 @@ async function main() {
   for (const tile of document.querySelectorAll('.tile')) tile.addEventListener('click', () => sendText(tile.dataset.text));
   $('composer').addEventListener('submit', (e) => {
     e.preventDefault();
-    sendText($('kiosk-input').value);
+    sendText($('kiosk-input').value, 'typed');
     $('kiosk-input').value = '';
   });
   $('finish').addEventListener('click', () => void endVisit('finished'));
