@@ -56,10 +56,12 @@ export class VoicePipeline {
 
   /** Speech for a reply. Identical texts (greetings, prompts) are served from a small cache. */
   async speak(text: string, signal?: AbortSignal): Promise<SpeechAudio> {
-    if (!this.tts) throw ttsErrors.unavailable();
+    // What was asked is checked first: empty text is the caller's error (400) on any server,
+    // whether or not it can speak.
     const clean = speakableText(text);
     if (!clean) throw ttsErrors.empty();
     if (clean.length > MAX_TTS_CHARS) throw ttsErrors.tooLong();
+    if (!this.tts) throw ttsErrors.unavailable();
     const key = createHash('sha256').update(clean).digest('hex');
     const hit = this.cache.get(key);
     if (hit) {

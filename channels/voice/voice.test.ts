@@ -163,6 +163,10 @@ describe.skipIf(!hasEspeak)('local espeak-ng TTS', () => {
     const voice = new VoicePipeline(null, new EspeakTts());
     expect((await rejects(voice.speak('  '))).code).toBe('bad_request');
     expect((await rejects(voice.speak('字'.repeat(601)))).code).toBe('tts_too_long');
+    // The same on a server that cannot speak: the caller's error first (never a 503 for empty text).
+    const mute = new VoicePipeline(null, null);
+    expect((await rejects(mute.speak(''))).code).toBe('bad_request');
+    expect((await rejects(mute.speak('你好'))).code).toBe('tts_unavailable');
   });
 });
 
