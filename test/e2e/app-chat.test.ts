@@ -34,6 +34,15 @@ describe.skipIf(!hasChromium)('app chat page', () => {
     const confirm = page.locator('.card-confirm').last();
     await confirm.waitFor();
     await confirm.getByText('英国').waitFor();
+    // The 用途 card answered in words is stale now: none of its buttons can change the form.
+    const stale = page.locator('.card-choices').first();
+    await expect.poll(() => stale.evaluate((c) => c.classList.contains('card-stale'))).toBe(true);
+    expect(await stale.getByRole('button').evaluateAll((bs) => bs.every((b) => (b as HTMLButtonElement).disabled))).toBe(true);
+    // Values are kept whole on the card: the ID number on one line at the phone's width.
+    const idValue = confirm.getByText('310101********2038');
+    const idBox = await idValue.boundingBox();
+    const lineHeight = await idValue.evaluate((e) => parseFloat(getComputedStyle(e).lineHeight) || 24);
+    expect(idBox!.height).toBeLessThan(lineHeight * 1.5);
     // Identifiers are masked on the card.
     await confirm.getByText('310101********2038').waitFor();
     await screenshot(page, 'app-2-confirm');

@@ -217,6 +217,9 @@ function addAgentTurn(turn, { interactive, into } = {}) {
   li.removeAttribute('aria-busy');
   li.querySelector('.bubble').textContent = turn.reply;
   const card = renderCard(turn.card, { send, openGuide });
+  // A new turn makes the cards before it stale: they no longer answer anything (the server
+  // refuses their tokens too), so their buttons are disabled and they say so.
+  if (interactive) retireCards();
   if (card) {
     if (!interactive) card.querySelectorAll('button').forEach((b) => (b.disabled = true));
     li.append(card);
@@ -226,6 +229,19 @@ function addAgentTurn(turn, { interactive, into } = {}) {
     if (cites) li.append(cites);
   }
   scrollDown();
+}
+
+/** Disables the buttons of every action card already in the conversation (guides stay open). */
+function retireCards() {
+  for (const c of $('log').querySelectorAll('.card:not(.card-guide):not(.card-stale)')) {
+    const buttons = [...c.querySelectorAll('button')];
+    if (!buttons.length) continue;
+    c.classList.add('card-stale');
+    for (const b of buttons) {
+      b.disabled = true;
+      if (b.getAttribute('aria-pressed') !== 'true') b.title = '这张卡片已过期，请看最新的消息';
+    }
+  }
 }
 
 function scrollDown() {
