@@ -53,6 +53,9 @@ describe.skipIf(!hasChromium)('app chat page', () => {
     const applicationId = (await receipt.locator('.application-id').textContent())?.trim() ?? '';
     expect(applicationId).toMatch(/^SA\d+/);
     await receipt.getByText('已办结').waitFor();
+    // The receipt's sentence is said once: in the reply, not again on the card.
+    const said = await page.locator('#log li.agent').last().textContent();
+    expect(said?.split('电子证明已发送').length).toBe(2);
     await screenshot(page, 'app-3-receipt');
 
     // The reply was streamed over the socket before the full turn arrived.

@@ -295,11 +295,12 @@ export function renderCard(card, { send, openGuide, big = false } = {}) {
           el('dt', {}, '办理状态'), el('dd', { class: `status status-${card.status}` }, STATUS_LABEL[card.status] ?? card.status ?? ''),
           card.licence ? [el('dt', {}, '电子证照'), el('dd', {}, `${card.licence.name}（已发送至卡包）`)] : null,
           card.submittedAt ? [el('dt', {}, '提交时间'), el('dd', {}, formatTime(card.submittedAt))] : null),
-        // 一件事: one line per part, each with its own department, number and status.
+        // 一件事: one line per part, each with its own department, number and status. The status
+        // message itself is the reply just above the card: said once, not twice.
         card.bundle && Array.isArray(card.bundle.parts)
           ? el('ul', { class: 'bundle-parts', 'aria-label': `${card.bundle.name}各部门办理情况` }, card.bundle.parts.map((p) =>
             el('li', {}, `${p.serviceName}（${p.department}）：${p.statusLabel ?? STATUS_LABEL[p.status] ?? p.status}，编号 ${p.applicationId}`)))
-          : card.statusMessage ? el('p', { class: 'status-message' }, card.statusMessage) : null);
+          : null);
     }
     case 'handoff': {
       return el('section', { class: 'card card-handoff', 'aria-label': '人工服务' },
