@@ -194,6 +194,38 @@ describe('staff review and handoffs', () => {
     expect(view.body).not.toMatch(/有犯罪记录|记录在案|前科/);
   });
 
+  it('while staff have the case, what the citizen says goes to them and the bot stays silent, until they close it', async () => {
+    const token = await t.login('c-zhao-lei');
+    const s = await t.session(token);
+    await t.say(s, token, '我要开无犯罪记录证明');
+    await t.say(s, token, '找工作用');
+    const sent = await t.say(s, token, '确认');
+    expect(sent.handoff?.reason).toBe('review');
+    const id = sent.handoff!.id;
+    // Acknowledged once as going to staff; no guide text, nothing about a protected reason.
+    const first = await t.say(s, token, '为什么要人工审核？');
+    expect(first.outcome).toBe('handoff');
+    expect(first.reply).toMatch(/已转给工作人员/);
+    expect(first.citations).toEqual([]);
+    expect(first.reply).not.toMatch(/有记录|犯罪记录的情形|在线办理/);
+    const second = await t.say(s, token, '大概要等多久？');
+    expect(second.reply).toBe('');
+    expect(second.handoff?.id).toBe(id);
+    // Staff see both messages on the case.
+    const staff = await t.staffToken();
+    const auth = { authorization: `Bearer ${staff}` };
+    const detail = JSON.parse((await t.app.inject({ method: 'GET', url: `/api/staff/handoffs/${id}`, headers: auth })).body) as { messages: { authorKind: string; text: string }[] };
+    expect(detail.messages.filter((m) => m.authorKind === 'citizen').map((m) => m.text)).toEqual(['为什么要人工审核？', '大概要等多久？']);
+    // Approval before claiming is refused; after the claim and the close the agent answers again.
+    const early = await t.app.inject({ method: 'POST', url: `/api/staff/applications/${sent.application!.id}/approve`, headers: auth, payload: {} });
+    expect(early.statusCode).toBe(409);
+    expect((await t.app.inject({ method: 'POST', url: `/api/staff/handoffs/${id}/claim`, headers: auth })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'POST', url: `/api/staff/handoffs/${id}/close`, headers: auth, payload: {} })).statusCode).toBe(200);
+    const after = await t.say(s, token, '社保卡要带什么材料？');
+    expect(after.outcome).toBe('answered');
+    expect(after.citations[0]).toMatchObject({ service: 'social_security_card' });
+  });
+
   it('"转人工" mid-flow creates a handoff with the transcript, the understanding and the form', async () => {
     const token = await t.login('c-sun-ming');
     const s = await t.session(token);

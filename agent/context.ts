@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { Catalogue } from '../knowledge/catalogue.js';
 import type { SectionName } from '../knowledge/guides.js';
 import type {
-  Application, BundlePrefill, CreateHandoffInput, Handoff, OfferView, Prefill, SubmitBundleInput, SubmitBundleResult, SubmitInput, SubmitResult,
+  Application, BundlePrefill, CreateHandoffInput, Handoff, HandoffMessageSent, OfferView, Prefill, SubmitBundleInput, SubmitBundleResult, SubmitInput, SubmitResult,
   WithdrawInput,
 } from '../tools/contract.js';
 import type { ReplyPhraser } from './llm/phraser.js';
@@ -18,6 +18,8 @@ export interface AgentTools {
   listApplications(): Promise<Application[]>;
   withdraw(input: z.input<typeof WithdrawInput>): Promise<Application>;
   createHandoff(input: z.input<typeof CreateHandoffInput>): Promise<Handoff>;
+  /** Passes the citizen's words to the staff member of an open handoff (a ToolError once it is closed). */
+  messageHandoff(handoffId: string, text: string): Promise<HandoffMessageSent>;
   /** 免申即享: what the citizen is entitled to; `all` also lists those answered "later" or "declined". */
   listOffers(all?: boolean): Promise<OfferView[]>;
   answerOffer(offerId: string, answer: 'declined' | 'later'): Promise<void>;

@@ -3,7 +3,7 @@ import { AgentContextSchema } from './context.js';
 import { ACTION_TYPES, type ActionType } from './dialogue/actions.js';
 import { answer, answerField, capabilities, offline, situation } from './nodes/answer.js';
 import { offerAnswer, offers } from './nodes/offers.js';
-import { acknowledge, clarify, defer, guard, handoff, progress, resume, smalltalk } from './nodes/conversation.js';
+import { acknowledge, clarify, defer, guard, handoff, progress, relay, resume, smalltalk } from './nodes/conversation.js';
 import { finish } from './nodes/finish.js';
 import type { NodeRuntime } from './nodes/common.js';
 import { afterSubmit, cancel, fill, hold, prompt, reask, refuseEdit, start, submit, withdraw, withdrawStart } from './nodes/task.js';
@@ -14,7 +14,7 @@ type Node = (state: State, runtime: NodeRuntime) => Update | Promise<Update>;
 
 /** One node per kind of step (agent/dialogue/actions.ts). */
 const STEPS: Record<ActionType, Node> = {
-  guard, cancel, handoff, answer, answerField, start, fill, prompt, submit, hold, reask, refuseEdit, clarify, offline, progress,
+  guard, cancel, handoff, answer, answerField, start, fill, prompt, submit, hold, reask, refuseEdit, clarify, offline, progress, relay,
   withdrawStart, withdraw, afterSubmit, acknowledge, situation, capabilities, offers, offerAnswer, smalltalk, defer, resume,
 };
 

@@ -39,6 +39,7 @@ export const RESPONSE_SLOTS = {
   repeat_other_hint: [],
   cancelled: [], nothing_to_cancel: [],
   handoff_created: ['handoffId'],
+  handoff_relayed: [],
   handoff_anonymous: [],
   answer_offer_apply: ['service'],
   field_value: ['label', 'value'],

@@ -68,6 +68,13 @@ export interface Submission {
 }
 
 /** What this turn will answer, built up by the action nodes; `finish` turns it into the Turn. */
+export interface LiveHandoff {
+  id: string;
+  reason: string;
+  /** The citizen has been told once that their messages go to staff. */
+  acknowledged: boolean;
+}
+
 export interface Draft {
   /** The intent label the Turn reports (the policy's reading of the message). */
   act: Act;
@@ -81,6 +88,8 @@ export interface Draft {
   service: string | null;
   /** Guide text the reply was composed from (for checking a model's rewording of it). */
   support: string[];
+  /** The message went to staff (a live handoff): the agent says nothing in their place. */
+  relayed?: boolean;
 }
 
 export const emptyDraft = (): Draft => ({
@@ -113,6 +122,11 @@ export const AgentState = Annotation.Root({
   submitted: last<Submission | null>(() => null),
   /** The token of the card now shown (confirm or choices); a button on any other card is stale. */
   liveCard: last<string | null>(() => null),
+  /**
+   * The handoff this conversation is in, while staff have it: what the citizen says goes to
+   * them (acknowledged once), until it is closed.
+   */
+  liveHandoff: last<LiveHandoff | null>(() => null),
   /** This turn's remaining actions, decided by the policy; routing follows it. */
   plan: last<Action[]>(() => []),
   draft: last<Draft>(emptyDraft),

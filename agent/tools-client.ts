@@ -1,6 +1,6 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { z } from 'zod';
-import { Application, BundlePrefill, Handoff, OfferAnswer, OfferList, Prefill, SubmitBundleResult, SubmitResult, TOOL } from '../tools/contract.js';
+import { Application, BundlePrefill, Handoff, HandoffMessageSent, OfferAnswer, OfferList, Prefill, SubmitBundleResult, SubmitResult, TOOL } from '../tools/contract.js';
 import { ToolError, type AgentTools } from './context.js';
 
 /**
@@ -30,6 +30,7 @@ export function mcpAgentTools(client: Client): AgentTools {
     listApplications: () => call(TOOL.listMyApplications, {}, ApplicationList),
     withdraw: (input) => call(TOOL.withdrawApplication, input, Application),
     createHandoff: (input) => call(TOOL.createHandoff, input, z.union([Handoff, z.object({ handoff: Handoff }).transform((o) => o.handoff)])),
+    messageHandoff: (handoffId, text) => call(TOOL.messageHandoff, { handoffId, text }, HandoffMessageSent),
     listOffers: async (all) => (await call(TOOL.listMyOffers, all ? { all: true } : {}, OfferList)).offers,
     answerOffer: async (offerId, answer) => void (await call(TOOL.answerOffer, { offerId, answer }, OfferAnswer)),
     prefillBundle: (bundleId, values) => call(TOOL.prefillBundle, { bundleId, values }, BundlePrefill),

@@ -18,6 +18,7 @@ export const TOOL = {
   listMyApplications: 'list_my_applications',
   withdrawApplication: 'withdraw_application',
   createHandoff: 'create_handoff',
+  messageHandoff: 'message_handoff',
   listMyOffers: 'list_my_offers',
   answerOffer: 'answer_offer',
   prefillBundle: 'prefill_bundle',
@@ -78,6 +79,10 @@ export const CreateHandoffInput = z.strictObject({
   understanding: z.record(z.string(), z.unknown()).optional().describe('对市民诉求的理解（事项、已说明的信息等）'),
   form: z.record(z.string(), z.unknown()).optional().describe('已预填的表单'),
 });
+export const MessageHandoffInput = z.strictObject({
+  handoffId: z.string().min(1).max(64).describe('本人的人工服务工单编号（create_handoff 或提交结果中的 handoff.id）'),
+  text: z.string().min(1).max(2000).describe('市民对工作人员说的话，原样转给处理该工单的工作人员'),
+});
 export const ListOffersInput = z.strictObject({
   all: z.boolean().optional().describe('true：也列出市民说过“不需要”或“以后再说”的待遇（市民主动询问时）；默认只列出可以主动推送的'),
 });
@@ -104,6 +109,9 @@ export const ServiceSummary = z.object({
 
 export const Handoff = z.object({ id: z.string(), status: z.enum(['waiting', 'claimed', 'closed']), reason: z.string() });
 export type Handoff = z.infer<typeof Handoff>;
+/** A citizen's message delivered to the staff member of an open handoff. */
+export const HandoffMessageSent = z.object({ handoffId: z.string(), messageId: z.string(), status: Handoff.shape.status });
+export type HandoffMessageSent = z.infer<typeof HandoffMessageSent>;
 
 export const PrefilledField = z.object({
   key: z.string(),

@@ -42,6 +42,8 @@ export type Action =
   | { type: 'offline'; service: string }
   | { type: 'progress'; service: string | null }
   | { type: 'withdrawStart'; service: string | null }
+  /** A live handoff: the message goes to the staff member, the agent stays silent. */
+  | { type: 'relay' }
   | { type: 'withdraw' }
   /** A change asked after the application went in: what is still possible. */
   | { type: 'afterSubmit' }
@@ -63,7 +65,7 @@ export type ActionType = Action['type'];
 
 export const ACTION_TYPES = [
   'guard', 'cancel', 'handoff', 'answer', 'answerField', 'start', 'fill', 'prompt', 'submit', 'hold', 'reask', 'refuseEdit', 'clarify',
-  'offline', 'progress', 'withdrawStart', 'withdraw', 'afterSubmit', 'acknowledge', 'situation', 'capabilities', 'offers', 'offerAnswer',
+  'offline', 'progress', 'relay', 'withdrawStart', 'withdraw', 'afterSubmit', 'acknowledge', 'situation', 'capabilities', 'offers', 'offerAnswer',
   'smalltalk', 'defer', 'resume',
 ] as const satisfies readonly ActionType[];
 

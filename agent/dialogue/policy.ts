@@ -24,7 +24,7 @@ import type { AgendaItem, ServiceTask, State } from '../state.js';
 import type { Action, Plan } from './actions.js';
 
 export interface PolicyInput {
-  state: Pick<State, 'task' | 'focus' | 'choices' | 'candidates' | 'submitted' | 'input' | 'agenda'>;
+  state: Pick<State, 'task' | 'focus' | 'choices' | 'candidates' | 'submitted' | 'input' | 'agenda' | 'liveHandoff'>;
   u: NluResult;
   catalogue: Catalogue;
   /** The message came from a button of the card now shown (its token matched). */
@@ -43,6 +43,8 @@ export function decide(input: PolicyInput): Plan {
   const { state, u, catalogue } = input;
   if (input.thirdParty) return plan('apply', { type: 'guard' });
   const task = state.task;
+  // While staff have the case, what the citizen says is for them: the agent does not answer in their place.
+  if (state.liveHandoff) return plan('handoff', { type: 'relay' });
   if (task?.kind === 'withdraw') return decideWithdraw(input);
   if (task?.kind === 'service') return decideInTask(input, task);
   return decideIdle(input, catalogue);

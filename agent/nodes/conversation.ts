@@ -1,6 +1,9 @@
-import type { AgendaItem, State, Update } from '../state.js';
+import { ToolError } from '../context.js';
+import { decide } from '../dialogue/policy.js';
 import { say } from '../responses.js';
+import { emptyDraft, type AgendaItem, type State, type Update } from '../state.js';
 import { cardToken, contextOf, formView, next, said, serviceTask, step, type NodeRuntime } from './common.js';
+import { mentionsIdNumber } from './understand.js';
 
 /** A message naming someone's ID number: the agent only ever acts for the signed-in citizen. */
 export function guard(state: State): Update {
@@ -148,4 +151,37 @@ export function resume(state: State, runtime: NodeRuntime): Update {
     plan: next(state, { then: transactable ? [{ type: 'start', service: item.service, values: {} }] : [{ type: 'offline', service: item.service }] }),
     draft: said(state, { part: say('resume_request', { service: name ?? item.service }) }),
   };
+}
+
+/**
+ * A live handoff: the citizen's words go to the staff member who has the case, acknowledged
+ * once; the agent says nothing in their place. Once staff have closed it, the agent answers
+ * this message itself, as if no handoff were open.
+ */
+export async function relay(state: State, runtime: NodeRuntime): Promise<Update> {
+  const ctx = contextOf(runtime);
+  const live = state.liveHandoff;
+  if (live && ctx.tools) {
+    try {
+      await ctx.tools.messageHandoff(live.id, state.input);
+      return {
+        liveHandoff: { ...live, acknowledged: true },
+        plan: next(state),
+        draft: { ...said(state, { part: live.acknowledged ? null : say('handoff_relayed'), outcome: 'handoff', handoff: { id: live.id, reason: live.reason } }), relayed: true },
+      };
+    } catch (err) {
+      if (!(err instanceof ToolError)) throw err;
+    }
+  }
+  // Closed (or no citizen to relay for): the conversation is the agent's again.
+  const u = state.understanding;
+  if (!u) return { liveHandoff: null, plan: next(state) };
+  const p = decide({
+    state: { ...state, liveHandoff: null },
+    u,
+    catalogue: ctx.catalogue,
+    cardAction: state.cardToken !== null && state.cardToken === state.liveCard,
+    thirdParty: mentionsIdNumber(state.input),
+  });
+  return { liveHandoff: null, plan: p.actions, draft: { ...emptyDraft(), act: p.act } };
 }

@@ -17,7 +17,7 @@ export async function finish(state: State, runtime: NodeRuntime): Promise<Update
   const choosing = d.card?.type === 'choices' && d.card.field === 'service';
   const awaiting = task?.awaiting ?? (choosing ? 'service' : null);
   const draftTurn: Turn = {
-    reply: d.parts.filter(Boolean).join('\n\n') || say('not_understood'),
+    reply: d.parts.filter(Boolean).join('\n\n') || (d.relayed ? '' : say('not_understood')),
     act: d.act,
     service: task?.service ?? d.service,
     awaiting,
@@ -30,8 +30,11 @@ export async function finish(state: State, runtime: NodeRuntime): Promise<Update
   const turn = await wordTurn(ctx, state, draftTurn);
   const at = new Date().toISOString();
   const token = d.card && (d.card.type === 'confirm' || d.card.type === 'choices') ? d.card.token : null;
+  // A handoff made this turn (asked for, or a review on submission): staff have the case now.
+  const live = d.handoff && !state.liveHandoff ? { id: d.handoff.id, reason: d.handoff.reason, acknowledged: false } : undefined;
   return {
     turn,
+    ...(live ? { liveHandoff: live } : {}),
     liveCard: token,
     candidates: choosing ? state.candidates : [],
     plan: [],

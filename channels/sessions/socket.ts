@@ -116,7 +116,7 @@ export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOpt
         }
         await deltas.drained();
         send({ type: 'turn', turn });
-        if (flags.speak) await speakReply(turn.reply);
+        if (flags.speak && turn.reply) await speakReply(turn.reply);
         else avatar('idle');
       };
 

@@ -62,6 +62,21 @@ describe.skipIf(!hasChromium)('staff console', () => {
     await detail.getByRole('table', { name: '预填表单' }).getByText('英国', { exact: true }).first().waitFor();
     await detail.getByText(applicationId, { exact: true }).first().waitFor();
 
+    // --- a live conversation: what he says now goes to staff, and the bot stays silent ---
+    const agentBefore = await chat.locator('.msg.agent').count();
+    await input.fill('为什么要人工审核？');
+    await input.press('Enter');
+    await chat.locator('.msg.agent', { hasText: '已转给工作人员' }).waitFor();
+    await input.fill('大概要等多久？');
+    await input.press('Enter');
+    await detail.locator('#messages', { hasText: '大概要等多久？' }).waitFor({ timeout: 15_000 });
+    await detail.locator('#messages', { hasText: '为什么要人工审核？' }).waitFor();
+    // One acknowledgement, no answer in staff's place, no guide text hinting at the reason.
+    expect(await chat.locator('.msg.agent').count()).toBe(agentBefore + 1);
+    expect(await visibleText(chat)).not.toMatch(/有记录的情形|犯罪记录在案/);
+    // Approval needs the claim first.
+    expect(await detail.getByRole('button', { name: '审核通过' }).isDisabled()).toBe(true);
+
     await detail.getByRole('button', { name: '认领' }).click();
     await detail.getByRole('button', { name: '已认领' }).waitFor();
     const reply = '赵先生您好，您的申请已收到，正在为您人工审核，请稍候。';

@@ -5,7 +5,7 @@ import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import {
   Application, ApplicationList, ApplicationStatusInput, BundleApplicationView, BundleInput, BundlePrefill, BundleStatusInput,
-  CreateHandoffInput, GetServiceGuideInput, Handoff, LicenceList, ListOffersInput, OfferAnswer, OfferAnswerInput, OfferList, Prefill,
+  CreateHandoffInput, GetServiceGuideInput, Handoff, HandoffMessageSent, LicenceList, MessageHandoffInput, ListOffersInput, OfferAnswer, OfferAnswerInput, OfferList, Prefill,
   PrefillInput, Profile, SearchServicesInput, ServiceGuide, ServiceList, SubmitBundleInput, SubmitBundleResult, SubmitInput,
   SubmitResult, TOOL, WithdrawInput,
 } from '../contract.js';
@@ -168,6 +168,12 @@ export function createMcpServer(gov: GovService, principal: Principal, opts: Mcp
     description: '把对话转给窗口工作人员：附理解结果、已填表单和转人工原因，返回工单编号。指定本人的 sessionId 时，工作人员会看到服务端记录的该会话全文，回复也会推送到该会话；transcript 中由客户端提供的记录会按“客户端提供”展示。',
     input: CreateHandoffInput, output: Handoff, annotations: { destructiveHint: false },
   }, (a) => gov.handoffs.create(principal, a, { trusted: opts.trustedTranscript === true }));
+
+  tool(TOOL.messageHandoff, {
+    title: '给人工服务留言',
+    description: '工单转人工后、结束前，把市民说的话转给处理该工单的工作人员（工作人员在工作台实时看到）。工单已结束时返回错误，此时应恢复由智能助手回答。',
+    input: MessageHandoffInput, output: HandoffMessageSent, annotations: { destructiveHint: false },
+  }, (a) => gov.handoffs.messageFromCitizen(principal, a.handoffId, a.text));
 
   return server;
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { withTransaction } from '../../core/db.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { maskSensitiveText } from '../../core/mask.js';
-import { CreateHandoffInput, type Handoff } from '../contract.js';
+import { CreateHandoffInput, type Handoff, type HandoffMessageSent } from '../contract.js';
 import { actorOf, type Principal } from '../identity/principal.js';
 import { parseInput } from '../validation.js';
 import { findApplication, toApplication } from './applications.js';
@@ -102,6 +102,13 @@ export class HandoffService {
     });
     this.ctx.events.emit('handoff.message', { handoffId: h.id, citizenId: h.citizen_id, sessionId: h.session_id, message });
     return message;
+  }
+
+  /** The same, as the MCP tool answers it: where the message went and the handoff's state. */
+  async messageFromCitizen(p: Principal, handoffId: string, text: string): Promise<HandoffMessageSent> {
+    const m = await this.postCitizenMessage(p, handoffId, text);
+    const h = await this.own(p, handoffId);
+    return { handoffId: h.id, messageId: m.id, status: h.status };
   }
 
   private async own(p: Principal, handoffId: string): Promise<HandoffRow> {

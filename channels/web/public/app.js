@@ -212,6 +212,11 @@ function addMessage(role, text, { streaming = false, voice = false, from } = {})
 }
 
 function addAgentTurn(turn, { interactive, into } = {}) {
+  // A message passed to staff during a live handoff: the agent says nothing, so nothing is shown.
+  if (!turn.reply && !turn.card) {
+    into?.remove();
+    return;
+  }
   const li = into ?? addMessage('agent', '');
   li.classList.remove('streaming');
   li.removeAttribute('aria-busy');

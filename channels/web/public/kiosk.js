@@ -161,6 +161,8 @@ function showReply(text) {
 }
 
 function showTurn(turn) {
+  // A message passed to staff during a live handoff: the agent stays silent, the screen as it was.
+  if (!turn.reply && !turn.card) return;
   showReply(turn.reply);
   const card = renderCard(turn.card, { send: sendText, big: true });
   $('card-area').replaceChildren(...(card ? [card] : []));

@@ -9,7 +9,7 @@ const STORE_KEY = 'xiaoshen.staff';
 const ROLE_LABEL = { citizen: '市民', agent: '小申', staff: '工作人员', system: '系统' };
 const SOURCE_LABEL = { profile: '共享数据', ask: '市民填写', derived: '自动生成' };
 
-const state = { token: null, name: null, selected: null, queue: [], pollTimer: null, tickTimer: null };
+const state = { token: null, name: null, selected: null, queue: [], pollTimer: null, tickTimer: null, messageTimer: null };
 
 async function call(path, opts = {}) {
   try {
@@ -50,11 +50,34 @@ function enterConsole() {
   void loadQueue();
   state.pollTimer = setInterval(() => void loadQueue(), 5000);
   state.tickTimer = setInterval(tickWaiting, 1000);
+  state.messageTimer = setInterval(() => void refreshMessages(), 2000);
+}
+
+/** The open case's messages, live: what the citizen says after the handoff appears as they say it. */
+async function refreshMessages() {
+  const id = state.selected;
+  const list = $('messages');
+  if (!id || !list) return;
+  let h;
+  try {
+    h = await call(`/api/staff/handoffs/${encodeURIComponent(id)}`);
+  } catch {
+    return;
+  }
+  if (state.selected !== id || (h.messages ?? []).length === list.children.length) return;
+  list.replaceChildren(...messageItems(h.messages ?? []));
+}
+
+function messageItems(messages) {
+  return messages.map((m) =>
+    el('li', {}, el('span', { class: 'role' }, m.authorName ?? ROLE_LABEL[m.authorKind] ?? m.authorKind), ' ', m.text,
+      el('span', { class: 'muted' }, `  ${formatTime(m.createdAt)}`)));
 }
 
 function logout(message) {
   clearInterval(state.pollTimer);
   clearInterval(state.tickTimer);
+  clearInterval(state.messageTimer);
   sessionStorage.removeItem(STORE_KEY);
   Object.assign(state, { token: null, name: null, selected: null, queue: [] });
   $('queue-body').replaceChildren();
@@ -176,9 +199,9 @@ function renderDetail(h) {
         ['说明', app.statusMessage],
       ]),
       el('div', { class: 'actions-row' },
-        el('button', { type: 'button', class: 'btn primary', id: 'approve', disabled: !canDecide(app), onclick: () => void act('approve') }, '审核通过')),
+        el('button', { type: 'button', class: 'btn primary', id: 'approve', disabled: !canDecide(app, mine), title: mine ? '' : '请先认领工单', onclick: () => void act('approve') }, '审核通过')),
       el('div', { class: 'actions-row' }, returnReason,
-        el('button', { type: 'button', class: 'btn danger', id: 'return', disabled: !canDecide(app), onclick: () => void act('return') }, '退回')),
+        el('button', { type: 'button', class: 'btn danger', id: 'return', disabled: !canDecide(app, mine), title: mine ? '' : '请先认领工单', onclick: () => void act('return') }, '退回')),
     ] : null,
     // 一件事: the whole life event this part belongs to, every department's part with its status.
     h.bundle ? [
@@ -190,9 +213,7 @@ function renderDetail(h) {
       (h.bundle.skipped ?? []).length ? el('p', { class: 'muted' }, `未办理：${h.bundle.skipped.map((k) => k.reason).join('；')}`) : null,
     ] : null,
     el('h3', {}, '与市民的消息'),
-    el('ol', { class: 'transcript', id: 'messages', 'aria-label': '与市民的消息' }, (h.messages ?? []).map((m) =>
-      el('li', {}, el('span', { class: 'role' }, m.authorName ?? ROLE_LABEL[m.authorKind] ?? m.authorKind), ' ', m.text,
-        el('span', { class: 'muted' }, `  ${formatTime(m.createdAt)}`)))),
+    el('ol', { class: 'transcript', id: 'messages', 'aria-label': '与市民的消息', 'aria-live': 'polite' }, messageItems(h.messages ?? [])),
     open ? [
       el('div', { class: 'actions-row' },
         el('button', { type: 'button', class: 'btn', id: 'claim', disabled: h.status !== 'waiting', onclick: () => void act('claim') },
@@ -223,8 +244,9 @@ async function fullView() {
   }
 }
 
-function canDecide(app) {
-  return app.status === 'submitted' || app.status === 'under_review';
+/** Approve or return: an application still undecided, on a case this staff member has claimed (the server insists too). */
+function canDecide(app, mine) {
+  return Boolean(mine) && (app.status === 'submitted' || app.status === 'under_review');
 }
 
 function labelOf(fields, key) {
