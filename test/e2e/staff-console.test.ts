@@ -77,8 +77,11 @@ describe.skipIf(!hasChromium)('staff console', () => {
     // Approval needs the claim first.
     expect(await detail.getByRole('button', { name: '审核通过' }).isDisabled()).toBe(true);
 
+    await expect.poll(() => handoffCard.locator('.handoff-status').textContent()).toBe('等待接单');
     await detail.getByRole('button', { name: '认领' }).click();
     await detail.getByRole('button', { name: '已认领' }).waitFor();
+    // The citizen's handoff card follows the claim.
+    await expect.poll(() => handoffCard.locator('.handoff-status').textContent(), { timeout: 15_000 }).toBe('处理中');
     const reply = '赵先生您好，您的申请已收到，正在为您人工审核，请稍候。';
     await detail.getByLabel('回复市民的内容').fill(reply);
     await detail.getByRole('button', { name: '发送回复' }).click();

@@ -2,7 +2,7 @@
 // replies and cards, push-to-talk, 我的办件 and 卡包.
 import {
   api, el, formatTime, loadGuide, PushToTalk, renderCard, renderCitations, renderGuide, sendAudioClip,
-  SessionSocket, STATUS_LABEL, HANDOFF_STATUS_LABEL,
+  SessionSocket, STATUS_LABEL, HANDOFF_STATUS_LABEL, updateHandoffCards,
 } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -158,6 +158,7 @@ function onFrame(frame) {
       });
       break;
     case 'handoff':
+      updateHandoffCards($('log'), frame.handoff);
       addMessage('system', frame.handoff.status === 'claimed'
         ? `工作人员已接单（${frame.handoff.id}），请稍候。`
         : `人工服务${HANDOFF_STATUS_LABEL[frame.handoff.status] ?? frame.handoff.status}（${frame.handoff.id}）。`, { from: '人工服务' });

@@ -13,6 +13,16 @@ export const STATUS_LABEL = {
 
 export const HANDOFF_STATUS_LABEL = { waiting: '等待接单', claimed: '处理中', closed: '已结束' };
 
+/** A handoff's new status on the cards already shown for it (claimed: 处理中, closed: 已结束). */
+export function updateHandoffCards(root, handoff) {
+  const label = HANDOFF_STATUS_LABEL[handoff.status] ?? handoff.status;
+  for (const card of root.querySelectorAll('.card-handoff')) {
+    if (card.dataset.handoffId && card.dataset.handoffId !== handoff.id) continue;
+    const dd = card.querySelector('.handoff-status');
+    if (dd) dd.textContent = label;
+  }
+}
+
 export const REASON_LABEL = {
   citizen_request: '市民要求转人工',
   review: '需人工审核',
@@ -303,12 +313,12 @@ export function renderCard(card, { send, openGuide, big = false } = {}) {
           : null);
     }
     case 'handoff': {
-      return el('section', { class: 'card card-handoff', 'aria-label': '人工服务' },
+      return el('section', { class: 'card card-handoff', 'aria-label': '人工服务', 'data-handoff-id': card.handoffId ?? '' },
         el('h3', {}, '👩‍💼 已转人工服务'),
         el('dl', { class: 'fields' },
           el('dt', {}, '转人工编号'), el('dd', {}, card.handoffId ?? ''),
           card.applicationId ? [el('dt', {}, '申请编号'), el('dd', { class: 'application-id' }, card.applicationId)] : null,
-          card.status ? [el('dt', {}, '状态'), el('dd', {}, STATUS_LABEL[card.status] ?? HANDOFF_STATUS_LABEL[card.status] ?? card.status)] : null),
+          card.status ? [el('dt', {}, '状态'), el('dd', { class: 'handoff-status' }, STATUS_LABEL[card.status] ?? HANDOFF_STATUS_LABEL[card.status] ?? card.status)] : null),
         el('p', {}, card.message ?? '工作人员会在这里回复您，请留意本页消息。'));
     }
     case 'guide': {

@@ -2,7 +2,8 @@
 // spoken replies, an avatar following the session's avatar stream, and an idle reset that
 // ends the session and leaves nothing of the last person on screen or in the browser.
 import {
-  api, el, PushToTalk, queryParam, renderCard, sendAudioClip, SessionSocket, speechUrl, STATUS_LABEL,
+  api, el, HANDOFF_STATUS_LABEL, PushToTalk, queryParam, renderCard, sendAudioClip, SessionSocket, speechUrl, STATUS_LABEL,
+  updateHandoffCards,
 } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -136,6 +137,14 @@ function onFrame(frame) {
       void speakText(`工作人员说：${frame.message.text}`);
       touchActivity();
       break;
+    case 'handoff': {
+      // Claimed, closed: the card on screen says so, and so does a line under it.
+      updateHandoffCards($('card-area'), frame.handoff);
+      const label = HANDOFF_STATUS_LABEL[frame.handoff.status] ?? frame.handoff.status;
+      $('staff-area').append(el('p', { class: 'staff-msg' }, frame.handoff.status === 'claimed' ? '工作人员已接单，请稍候。' : `人工服务${label}。`));
+      touchActivity();
+      break;
+    }
     case 'application':
       $('staff-area').append(el('p', { class: 'staff-msg' },
         `您的「${frame.application.serviceName}」状态更新：${STATUS_LABEL[frame.application.status] ?? frame.application.status}`));
