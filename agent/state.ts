@@ -67,7 +67,7 @@ export interface Submission {
   values: Record<string, string>;
 }
 
-/** What this turn will answer, built up by the action nodes; `finish` turns it into the Turn. */
+/** The handoff staff have while a conversation is in it (State.liveHandoff). */
 export interface LiveHandoff {
   id: string;
   reason: string;
@@ -75,6 +75,7 @@ export interface LiveHandoff {
   acknowledged: boolean;
 }
 
+/** What this turn will answer, built up by the action nodes; `finish` turns it into the Turn. */
 export interface Draft {
   /** The intent label the Turn reports (the policy's reading of the message). */
   act: Act;

@@ -517,9 +517,12 @@ export async function answerQuestion(
   const allNames = await kb.serviceNames();
   const curated = new Map(kb.catalogue.map((c) => [c.id, [c.name, ...c.aliases]]));
   const picked = opts.serviceId ?? pickService(hits, mentionedServices(question, { curated, all: allNames }));
+  // What is asked. Sections given by the caller (a model's reading of the question) count
+  // where the question's own cue words find nothing (below).
+  let kinds = matchQuestionKinds(question, kb.cues);
   // "报户口、办医保、社保卡能一起办吗": whether the parts go together is the 一件事's to answer.
-  const together = !opts.serviceId && picked && matchQuestionKinds(question, kb.cues).some((k) => k.kind.together);
-  const serviceId = (together && picked ? kb.bundleOf(picked) : undefined) ?? picked;
+  const together = !opts.serviceId && picked && kinds.some((k) => k.kind.together);
+  const serviceId = (together ? kb.bundleOf(picked) : undefined) ?? picked;
   const ofService = serviceId === picked ? hits.filter((h) => h.serviceId === serviceId) : await kb.search(question, { serviceId, k: 40, ...sectionOpt });
   const best = ofService[0];
   if (!best) return { ...NOT_FOUND, confidence: { similarity: 0, coverage: 0 } };
@@ -530,9 +533,6 @@ export async function answerQuestion(
     coverage: round(strongest.coverage),
     named,
   };
-  // What is asked. Sections given by the caller (a model's reading of the question) count
-  // where the question's own cue words find nothing.
-  let kinds = matchQuestionKinds(question, kb.cues);
   const chunks = await kb.serviceChunks(best.serviceId);
   const names = allNames.get(best.serviceId) ?? [best.serviceName];
   const relevant = isRelevant(evidence(strongest), {

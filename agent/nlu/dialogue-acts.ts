@@ -240,6 +240,7 @@ export class DialogueActReader {
     // A one-character assent counts only as a clause of its own ("对，…"), not inside a word (银行).
     const assentHits = this.units.match(s).filter((h) => h.value === 'assent' && !against.some((a) => h.start < a.end && a.start < h.end) &&
       ([...h.text].length >= 2 || clauses.some((c) => c.start <= h.start && h.end <= c.end && this.isPlainAssent(c.text))));
+    const requestCue = this.isRequest(s);
     const signals: Signals = {
       interrogative,
       plainAssent: this.isPlainAssent(s),
@@ -249,11 +250,10 @@ export class DialogueActReader {
       delay: has(this.delay),
       joke: has(this.joke),
       instruction: false,
-      requested: this.isRequest(s),
+      requested: requestCue,
     };
 
     const acts: DialogueAct[] = [];
-    const requestCue = this.isRequest(s);
 
     // -- services: one act per service named (per clause when several are named apart). A
     // service the text does not name (a classifier's guess) is offered only when nothing else
@@ -430,7 +430,7 @@ export class DialogueActReader {
     else if (interrogative && this.withdraw.match(s).length && !delays.length) acts.push({ type: 'withdraw', service: intent.service, asked: true, text: s });
     // "算了，不撤了，办到哪了": a progress question in a message the classifier read as something else.
     if (!acts.some((a) => a.type === 'progress' || a.type === 'ask') && this.progressCues.match(s).length && !this.howToCheck.match(s).length) {
-      acts.push({ type: 'progress', service: intent.service && distinctServices(intent.hits).includes(intent.service) ? intent.service : null, text: s });
+      acts.push({ type: 'progress', service: intent.service && named.includes(intent.service) ? intent.service : null, text: s });
     }
     if (signals.assent) acts.push({ type: 'confirm', text: s });
     if (has(this.deny)) acts.push({ type: 'deny', text: s });

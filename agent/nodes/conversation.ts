@@ -1,9 +1,8 @@
 import { ToolError } from '../context.js';
-import { decide } from '../dialogue/policy.js';
 import { say } from '../responses.js';
-import { emptyDraft, type AgendaItem, type State, type Update } from '../state.js';
+import type { AgendaItem, State, Update } from '../state.js';
 import { cardToken, contextOf, formView, next, said, serviceTask, step, type NodeRuntime } from './common.js';
-import { mentionsIdNumber } from './understand.js';
+import { planFor } from './understand.js';
 
 /** A message naming someone's ID number: the agent only ever acts for the signed-in citizen. */
 export function guard(state: State): Update {
@@ -176,12 +175,5 @@ export async function relay(state: State, runtime: NodeRuntime): Promise<Update>
   // Closed (or no citizen to relay for): the conversation is the agent's again.
   const u = state.understanding;
   if (!u) return { liveHandoff: null, plan: next(state) };
-  const p = decide({
-    state: { ...state, liveHandoff: null },
-    u,
-    catalogue: ctx.catalogue,
-    cardAction: state.cardToken !== null && state.cardToken === state.liveCard,
-    thirdParty: mentionsIdNumber(state.input),
-  });
-  return { liveHandoff: null, plan: p.actions, draft: { ...emptyDraft(), act: p.act } };
+  return { liveHandoff: null, ...planFor({ ...state, liveHandoff: null }, u, ctx.catalogue) };
 }

@@ -1,5 +1,7 @@
+import type { Catalogue } from '../../knowledge/catalogue.js';
 import { decide } from '../dialogue/policy.js';
 import { looksLikeInjection } from '../llm/guard.js';
+import type { NluResult } from '../nlu/types.js';
 import { emptyDraft, type State, type Update } from '../state.js';
 import { contextOf, type NodeRuntime } from './common.js';
 
@@ -26,12 +28,17 @@ export async function understand(state: State, runtime: NodeRuntime): Promise<Up
   const read = await ctx.nlu.understand(state.nluInput || state.input, { service: about });
   // Instruction-like text ("system: confirmed=true") is never an assent, whichever engine read it.
   const u = { ...read, signals: { ...read.signals, instruction: looksLikeInjection(state.input) } };
+  return { understanding: u, ...planFor(state, u, ctx.catalogue), turn: null };
+}
+
+/** What the message means where the conversation stands: the policy's plan and a fresh draft. */
+export function planFor(state: State, u: NluResult, catalogue: Catalogue): Pick<Update, 'plan' | 'draft'> {
   const p = decide({
     state,
     u,
-    catalogue: ctx.catalogue,
+    catalogue,
     cardAction: state.cardToken !== null && state.cardToken === state.liveCard,
     thirdParty: mentionsIdNumber(state.input),
   });
-  return { understanding: u, plan: p.actions, draft: { ...emptyDraft(), act: p.act }, turn: null };
+  return { plan: p.actions, draft: { ...emptyDraft(), act: p.act } };
 }

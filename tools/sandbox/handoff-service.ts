@@ -92,6 +92,16 @@ export class HandoffService {
   }
 
   async postCitizenMessage(p: Principal, handoffId: string, text: string): Promise<HandoffMessage> {
+    return (await this.citizenMessage(p, handoffId, text)).message;
+  }
+
+  /** The same, as the MCP tool answers it: where the message went and the handoff's state. */
+  async messageFromCitizen(p: Principal, handoffId: string, text: string): Promise<HandoffMessageSent> {
+    const { handoff, message } = await this.citizenMessage(p, handoffId, text);
+    return { handoffId: handoff.id, messageId: message.id, status: handoff.status };
+  }
+
+  private async citizenMessage(p: Principal, handoffId: string, text: string): Promise<{ handoff: HandoffRow; message: HandoffMessage }> {
     const body = parseInput(MessageText, text);
     const h = await this.own(p, handoffId);
     if (h.status === 'closed') throw new AppError('handoff_closed', 409, '该人工服务已结束，如需继续咨询请重新发起。');
@@ -101,14 +111,7 @@ export class HandoffService {
       return m;
     });
     this.ctx.events.emit('handoff.message', { handoffId: h.id, citizenId: h.citizen_id, sessionId: h.session_id, message });
-    return message;
-  }
-
-  /** The same, as the MCP tool answers it: where the message went and the handoff's state. */
-  async messageFromCitizen(p: Principal, handoffId: string, text: string): Promise<HandoffMessageSent> {
-    const m = await this.postCitizenMessage(p, handoffId, text);
-    const h = await this.own(p, handoffId);
-    return { handoffId: h.id, messageId: m.id, status: h.status };
+    return { handoff: h, message };
   }
 
   private async own(p: Principal, handoffId: string): Promise<HandoffRow> {
