@@ -178,6 +178,21 @@ describe('declines with a reason', () => {
       expect(turn.reply).toMatch(c.reason);
     });
   }
+
+  it('answers questions about a service just declined without offering to apply, and a bare yes only acknowledges', async () => {
+    const token = await t.login('c-lin-xiao');
+    const s = await t.session(token);
+    expect((await t.say(s, token, '想办个居住证')).outcome).toBe('declined');
+    const q = await t.say(s, token, '居住证办下来要多久？');
+    expect(q.citations[0]).toMatchObject({ service: 'residence_permit', section: '办理时限' });
+    expect(q.reply).not.toMatch(/需要我现在帮您在线办理/);
+    const yes = await t.say(s, token, '嗯，可以提交了');
+    expect(yes.outcome).toBeNull();
+    expect(yes.reply).not.toMatch(/办理记录|进度/);
+    // Another service is still offered as usual.
+    const other = await t.say(s, token, '社保卡要带什么材料？');
+    expect(other.reply).toMatch(/需要我现在帮您在线办理「社会保障卡申领」/);
+  });
 });
 
 describe('staff review and handoffs', () => {

@@ -51,6 +51,8 @@ export interface Focus {
   service: string;
   /** The agent offered to do it ("需要我现在帮您在线办理吗？"). */
   offered: boolean;
+  /** The citizen was told they cannot apply for it online (eligibility): it is not offered again. */
+  declined?: boolean;
 }
 
 /** The options of the last card of choices, for "第二个" and for refusing a stale pick. */

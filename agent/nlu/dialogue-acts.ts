@@ -483,7 +483,8 @@ export class DialogueActReader {
         // A question with no word of progress ("投诉了会不会暴露我的身份") asks about the service; one
         // asking how progress is checked ("12345工单进度怎么查"), not about one's own, asks the guide.
         if (question && (!this.progressCues.match(text).length || (this.howToCheck.match(text).length && !this.progressOwn.match(text).length))) acts.push(ask());
-        else acts.push({ type: 'progress', service, text });
+        // "嗯，可以提交了" is assent, whatever the classifier guessed: no progress without a word of it.
+        else if (this.progressCues.match(text).length || !this.isPlainAssent(text)) acts.push({ type: 'progress', service, text });
         return;
       case 'handoff':
         // Only with words that ask for a person: "找工作用" answers a question, it asks for nobody.

@@ -24,7 +24,9 @@ export async function answer(state: State, runtime: NodeRuntime): Promise<Update
   const body = await wordGuideAnswer(ctx, a.answer);
   const lastAnswer = !state.plan.slice(1).some((x) => x.type === 'answer');
   const idle = !state.task && !state.plan.some((x) => x.type === 'start' || x.type === 'prompt' || x.type === 'hold');
-  const offer = idle && lastAnswer && a.transactable && !!ctx.tools && !!a.serviceId;
+  // Never offered again to a citizen just told they cannot apply for it ("您已有上海市户籍…").
+  const declined = !!a.serviceId && state.focus?.service === a.serviceId && state.focus.declined === true;
+  const offer = idle && lastAnswer && a.transactable && !!ctx.tools && !!a.serviceId && !declined;
   const part = offer ? `${body}\n\n${say('answer_offer_apply', { service: ctx.catalogue.name(a.serviceId) ?? '' })}` : body;
   // A receipt or a task's card already in this turn stays the turn's card.
   const card: Card | undefined = a.serviceId && !state.task && !state.draft.card
@@ -32,7 +34,7 @@ export async function answer(state: State, runtime: NodeRuntime): Promise<Update
     : undefined;
   return {
     // What was talked about, so "那就办吧" starts the right service.
-    ...(state.task ? {} : { focus: a.serviceId ? { service: a.serviceId, offered: offer } : state.focus }),
+    ...(state.task ? {} : { focus: a.serviceId ? { service: a.serviceId, offered: offer, ...(declined ? { declined } : {}) } : state.focus }),
     plan: next(state),
     draft: said(state, {
       part, outcome: 'answered', citations: a.citations, support: a.answer,

@@ -36,7 +36,7 @@ export async function start(state: State, runtime: NodeRuntime): Promise<Update>
     let part = say('declined', { service: name, reason: p.eligibility.reason ?? '不符合办理条件。' });
     if (p.eligibility.alternative) part += say('declined_alternative', { alternative: p.eligibility.alternative.name });
     // "为什么不行？" next is about this service.
-    return { task: null, focus: { service, offered: false }, plan: afterTaskEnds(state), draft: said(state, { part, outcome: 'declined', service }) };
+    return { task: null, focus: { service, offered: false, declined: true }, plan: afterTaskEnds(state), draft: said(state, { part, outcome: 'declined', service }) };
   }
   const policy = ctx.catalogue.get(service)?.repeat?.policy;
   if (p.repeat && (policy === 'once' || policy === 'while_open')) return repeatFound(state, p, service);
