@@ -51,7 +51,7 @@ export async function createAgent(ctx: AppContext, opts: { nlu?: NluEngine } = {
   const kb = createKnowledgeBase(ctx.db.pool, embedder, { catalogue: ctx.data.catalogue.services, guidesDir: ctx.data.guidesDir });
   const summary = await kb.ensureIngested();
   if (summary) ctx.log.info({ kb: summary }, 'knowledge base ingested');
-  const local = createLocalEngine({ paths: { catalogue: ctx.data.cataloguePath, guidesDir: ctx.data.guidesDir } });
+  const local = createLocalEngine({ paths: { catalogue: ctx.data.cataloguePath, guidesDir: ctx.data.guidesDir }, ...(ctx.cache ? { cache: ctx.cache } : {}) });
   const llm = ctx.config.OPENAI_API_KEY ? createLlmPath(ctx.config, { fallback: local, log: ctx.log }) : null;
   const nlu = opts.nlu ?? llm?.engine ?? local;
   ctx.log.info({ nlu: nlu.name, wording: llm ? 'llm' : 'templates', model: llm ? ctx.config.OPENAI_MODEL : undefined, embeddings: embedder?.id ?? 'offline' }, 'agent language path');

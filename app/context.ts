@@ -1,5 +1,6 @@
 import type { Config } from '../core/config.js';
 import { openDatabase, type Database } from '../core/db.js';
+import { configuredCache, type FileCache } from '../core/file-cache.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { runMigrations } from '../core/migrate.js';
 import { CATALOGUE_PATH, loadCatalogue, type Catalogue } from '../knowledge/catalogue.js';
@@ -23,6 +24,8 @@ export interface AppContext {
   data: { catalogue: Catalogue; cataloguePath: string; guidesDir: string };
   /** What this start did to the database (migrations applied, seed rows inserted). */
   startup: { migrationsApplied: string[]; seed: SeedResult; staff: 'inserted' | 'updated' | 'unchanged' };
+  /** Derived artefacts kept between starts (CACHE_DIR); none when turned off. */
+  cache: FileCache | undefined;
   close(): Promise<void>;
 }
 
@@ -39,7 +42,8 @@ export interface AppContextOptions {
 
 export async function createAppContext(config: Config, opts: AppContextOptions = {}): Promise<AppContext> {
   const log = opts.log ?? createLogger(config.LOG_LEVEL);
-  const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, max: opts.poolMax });
+  const cache = configuredCache(config, (message) => log.warn(message));
+  const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, max: opts.poolMax, ...(cache ? { cache } : {}) });
   try {
     const migrationsApplied = await runMigrations(db.pool, MIGRATION_DIRS);
     const citizensFile = opts.citizensFile ?? config.SANDBOX_CITIZENS_FILE;
@@ -65,6 +69,7 @@ export async function createAppContext(config: Config, opts: AppContextOptions =
     return {
       config, db, log, identity, gov, data,
       startup: { migrationsApplied, seed, staff },
+      cache,
       async close() {
         if (closed) return;
         closed = true;

@@ -1,9 +1,36 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '../core/config.js';
+import { createAgent } from './agent.js';
 import { createAppContext } from './context.js';
 import { buildServer } from './server.js';
 
+/**
+ * `--prepare`: fills the cache (CACHE_DIR) a start reuses — the trained NLU models and the
+ * initialised empty embedded database — on a temporary data folder, then exits. Run when an
+ * image is built, so that a container's first start on a new volume does not train or initdb.
+ */
+async function prepare(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'xiaoshen-prepare-'));
+  try {
+    const config = loadConfig({ ...process.env, DATA_DIR: dir, DATABASE_URL: '' });
+    const ctx = await createAppContext(config);
+    const agent = await createAgent(ctx);
+    await agent.close();
+    await ctx.close();
+    ctx.log.info({ cache: ctx.cache?.dir ?? null }, 'cache prepared');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** `npm start`: configuration, context (database, identity, services), HTTP server, graceful shutdown. */
 async function main(): Promise<void> {
+  if (process.argv.includes('--prepare')) {
+    await prepare();
+    process.exit(0);
+  }
   const config = loadConfig();
   const ctx = await createAppContext(config);
   const app = await buildServer(ctx);

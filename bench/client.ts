@@ -91,9 +91,11 @@ export class WsSession {
   }
 
   static open(base: string, sessionId: string, token: string | null, timeoutMs = 30_000): Promise<WsSession> {
-    const url = `${base.replace(/^http/, 'ws')}/api/sessions/${sessionId}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+    const url = `${base.replace(/^http/, 'ws')}/api/sessions/${sessionId}/ws`;
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url);
+      // As the pages do: the first frame authenticates (no token in the URL).
+      ws.once('open', () => ws.send(JSON.stringify(token ? { type: 'auth', token } : { type: 'auth' })));
       const timer = setTimeout(() => { ws.terminate(); reject(new Error('ws open timeout')); }, timeoutMs);
       const onReady = (raw: WebSocket.RawData) => {
         const f = JSON.parse(raw.toString()) as { type: string };

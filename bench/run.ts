@@ -7,21 +7,27 @@
  *   concurrent              200 WebSocket sessions through the certificate flow, 2 s human pause
  *   saturated_turns_per_s   closed loop, no pause, enough clients to keep the server busy
  *   kb_search_ms            knowledge search (bench/kb.ts runKbBench, or kb.search directly)
- *   cold_start_ms           spawn on a fresh DATA_DIR -> first answered turn
+ *   start                   spawn -> first answered turn: a new install, a new DATA_DIR, an existing
+ *                           one (cold_start_ms); resident memory at rest after that start
  *   rss_mb_per_1k_sessions  server RSS growth per 1,000 open sessions
+ *   floor                   the same turns through a bare graph with the same checkpointer (no
+ *                           HTTP, NLU or tools), in process; turn_ms over it as a ratio
  *   nlu_ms                  our local NLU vs NLP.js, per utterance, same run
  *
- * Every phase has a hard time limit. Options: --quick (smaller counts), --label=NAME (also
- * writes summary-NAME.json), --skip=nlu,kb,memory,saturated,concurrent.
+ * The server is the production bundle `npm start` runs (dist/main.mjs, built first). Every phase
+ * has a hard time limit. Options: --quick (smaller counts), --label=NAME (also writes
+ * summary-NAME.json), --skip=nlu,kb,memory,saturated,concurrent,floor.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { kbBench } from './kb-search.js';
-import { coldStart, concurrentSessions, memory, saturated, singleSession } from './load.js';
+import { floorBench } from './floor.js';
+import { concurrentSessions, memory, saturated, singleSession } from './load.js';
 import { nluBench } from './nlu.js';
 import { log } from './progress.js';
-import { spawnServer } from './server.js';
+import { buildServer } from './server.js';
+import { startPhases } from './start.js';
 import { p50p95, round } from './stats.js';
 
 const OUT = fileURLToPath(new URL('./out/', import.meta.url));
@@ -44,17 +50,21 @@ const N = {
   saturationClients: args.clients ? args.clients.split(',').map(Number) : quick ? [24] : [16, 48],
   saturationMs: quick ? 6000 : 12_000,
   memorySessions: quick ? 200 : 1000,
+  startRuns: quick ? 1 : 3,
+  floorConversations: quick ? 40 : 150,
 };
 
 async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const started = Date.now();
   log(`小申智能办 bench${quick ? ' (quick)' : ''}: server log in bench/out/server.log`);
-  const server = await spawnServer({ logFile: `${OUT}server.log` });
-  const details: Record<string, unknown> = {};
+  const buildMs = buildServer();
+  log(`built dist/ in ${Math.round(buildMs)} ms`);
+  const start = await startPhases({ logFile: `${OUT}server.log`, runs: N.startRuns, limitMs: 180_000 });
+  const server = start.server;
+  const details: Record<string, unknown> = { start: start.figures };
   let summary: Record<string, unknown>;
   try {
-    const cold = await coldStart(server, 180_000);
 
     // Warm-up (JIT, caches, the per-citizen MCP connections), not measured.
     await singleSession(server.url, { flows: 6, limitMs: 60_000 });
@@ -92,15 +102,30 @@ async function main(): Promise<void> {
       concurrent: { sessions: concurrent.sessions, think_ms: concurrent.think_ms, turns_per_s: concurrent.turns_per_s, p95_ms: concurrent.p95_ms, errors: concurrent.errors, p50_ms: concurrent.p50_ms },
       saturated_turns_per_s: best?.turns_per_s ?? null,
       kb_search_ms: null,
-      cold_start_ms: Math.round(cold.ms),
+      cold_start_ms: start.figures.existing_ms,
+      cold_start_fresh_ms: start.figures.fresh_ms,
+      rss_at_rest_mb: start.figures.rss_at_rest_mb,
       rss_mb_per_1k_sessions: mem?.per_1k_mb ?? null,
+      floor_turn_ms: null,
+      turn_over_floor: null,
       nlu_ms: null,
     };
   } finally {
     await server.stop();
+    start.cleanup();
   }
 
   // In-process phases, after the server has stopped (nothing else competes for the CPU).
+  if (!skip.has('floor')) {
+    const floor = await within(120_000, 'floor', () => floorBench({ conversations: N.floorConversations }));
+    if (floor) {
+      summary.floor_turn_ms = { p50: floor.p50, p95: floor.p95 };
+      const turn = summary.turn_ms as { p50: number };
+      summary.turn_over_floor = round(turn.p50 / Math.max(0.01, floor.p50), 1);
+      details.floor = floor;
+    }
+  }
+
   if (!skip.has('nlu')) {
     const nlu = await within(120_000, 'nlu', () => nluBench());
     if (nlu) {
@@ -159,8 +184,11 @@ function printTable(s: Record<string, unknown>): void {
     [`${g('concurrent.sessions')} sessions, ${g('concurrent.think_ms')} ms pause`, `${g('concurrent.turns_per_s')} turns/s, p95 ${g('concurrent.p95_ms')} ms, ${g('concurrent.errors')} errors`, 'p95 <= 500 ms, 0 errors'],
     ['saturation', `${g('saturated_turns_per_s')} turns/s`, '>= 100 turns/s'],
     ['knowledge search', `p50 ${g('kb_search_ms.p50')} ms, p95 ${g('kb_search_ms.p95')} ms`, ''],
-    ['cold start -> first turn', `${g('cold_start_ms')} ms`, ''],
+    ['start -> first turn, existing data dir', `${g('cold_start_ms')} ms`, '<= 3000 ms'],
+    ['start -> first turn, new data dir', `${g('cold_start_fresh_ms')} ms (new install ${g('details.start.fresh_install_ms')} ms)`, '<= 6000 ms'],
+    ['resident memory at rest', `${g('rss_at_rest_mb')} MB`, '<= 300 MB'],
     ['RSS per 1,000 sessions', `${g('rss_mb_per_1k_sessions')} MB`, ''],
+    ['bare graph + checkpointer (floor)', `p50 ${g('floor_turn_ms.p50')} ms; a product turn is ${g('turn_over_floor')}x`, ''],
     ['NLU per utterance', `local p50 ${g('nlu_ms.local_p50')} ms, NLP.js p50 ${g('nlu_ms.nlpjs_p50')} ms`, ''],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,13 @@ export const BENCH_ENV: Record<string, string> = {
   TOKEN_SECRET: 'bench-secret-bench-secret-bench-secret-0123456789',
 };
 
+/** Bundles the server as `npm start` does (app/build.mjs), so the bench measures what runs in production. */
+export function buildServer(): number {
+  const t0 = performance.now();
+  execFileSync(process.execPath, ['app/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
+  return performance.now() - t0;
+}
+
 export interface BenchServer {
   url: string;
   pid: number;
@@ -34,25 +41,27 @@ export interface BenchServer {
 }
 
 /**
- * Spawns `npm start`'s entry point (app/main.ts) as its own process on a fresh temporary
- * DATA_DIR, the embedded database, a free loopback port. The server log goes to `logFile`.
- * With BENCH_CPU_PROF=dir the server runs under --cpu-prof and writes its profile there on stop;
- * BENCH_NODE_FLAGS adds node flags to the server's command line.
+ * Spawns `npm start`'s server (the production bundle, dist/main.mjs: run `buildServer()`
+ * first) as its own process on the embedded database and a free loopback port: on a fresh
+ * temporary DATA_DIR unless one is given, with the given CACHE_DIR (default: the install's).
+ * The server log goes to `logFile`. With BENCH_CPU_PROF=dir the server runs under --cpu-prof
+ * and writes its profile there on stop; BENCH_NODE_FLAGS adds node flags to its command line.
  */
-export function spawnServer(opts: { logFile: string; env?: Record<string, string> }): Promise<BenchServer> {
+export function spawnServer(opts: { logFile: string; env?: Record<string, string>; dataDir?: string; keepDataDir?: boolean; cacheDir?: string }): Promise<BenchServer> {
   return freePort().then((port) => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'xiaoshen-bench-'));
+    const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'xiaoshen-bench-'));
     const prof = process.env.BENCH_CPU_PROF;
     // The inspector (loopback, random port) lets the memory phase force a GC in the server
     // before each RSS reading; nothing is attached to it otherwise.
     // BENCH_NODE_FLAGS: extra node flags for the server only (e.g. --trace-gc).
     const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-    const args = [...extra, ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), '--inspect=127.0.0.1:0', '--import', 'tsx', 'app/main.ts'];
+    const args = [...extra, ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), '--inspect=127.0.0.1:0', 'dist/main.mjs'];
     const spawnedAt = performance.now();
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
       env: {
         ...process.env, ...BENCH_ENV, ...opts.env, HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir,
+        ...(opts.cacheDir ? { CACHE_DIR: opts.cacheDir } : {}),
         SANDBOX_CITIZENS_FILE: writeBenchCitizens(join(dataDir, 'citizens.json')),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -117,7 +126,7 @@ export function spawnServer(opts: { logFile: string; env?: Record<string, string
           clearTimeout(t);
         }
         log.end();
-        rmSync(dataDir, { recursive: true, force: true });
+        if (!opts.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
       },
     };
   });

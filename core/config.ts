@@ -13,6 +13,11 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Embedded PGlite data directory; `memory://` keeps everything in memory (tests). */
   DATA_DIR: z.string().default('./data'),
+  /**
+   * Where costly derived artefacts are kept between starts (the trained NLU models, an
+   * initialised empty embedded database): default `.cache/` beside the sources; `off` for none.
+   */
+  CACHE_DIR: z.string().optional(),
   /** When set, a Postgres server with pgvector is used instead of the embedded PGlite. */
   DATABASE_URL: z.string().url().optional(),
   /** HMAC secret for signed tokens. When unset, one is generated and kept in DATA_DIR. */
@@ -56,7 +61,9 @@ const EnvSchema = z.object({
 export type Config = z.infer<typeof EnvSchema>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
-  const parsed = EnvSchema.safeParse(env);
+  // A variable set empty (`METRICS_TOKEN=`, compose's `${X:-}`) counts as unset.
+  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const parsed = EnvSchema.safeParse(given);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`Invalid configuration: ${issues}`);

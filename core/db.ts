@@ -1,11 +1,15 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgConfig } from '@electric-sql/pglite/node-postgres';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { lockDataDir } from './dir-lock.js';
+import { createEphemeralSchema } from './ephemeral-schema.js';
+import { FileCache } from './file-cache.js';
 import { runMigrations, type MigrationDir } from './migrate.js';
 
 export type Pool = pg.Pool;
@@ -14,6 +18,8 @@ export type PoolClient = pg.PoolClient;
 export interface Database {
   pool: pg.Pool;
   kind: 'pglite' | 'postgres';
+  /** The server's connection string, for a Postgres server (e.g. a session-lock connection). */
+  url?: string;
   /** The embedded instance, when running on PGlite (e.g. to serve it over a socket in tests). */
   pglite?: PGlite;
   close(): Promise<void>;
@@ -22,16 +28,29 @@ export interface Database {
 export interface DatabaseOptions {
   /** A Postgres server URL; when absent the embedded PGlite is used. */
   url?: string;
-  /** PGlite data directory, or `memory://` for an in-memory database. */
+  /**
+   * PGlite data directory, or `memory://` for a throwaway in-memory database (with
+   * TEST_DATABASE_URL set: a throwaway schema on that server, see ephemeral-schema.ts).
+   */
   dataDir?: string;
   /** Max pool connections for a server database. */
   max?: number;
   /** Migration folders to apply before the pool is handed out (none by default). */
   migrations?: readonly MigrationDir[];
+  /** Where an initialised empty embedded database is kept, so a fresh DATA_DIR skips initdb. */
+  cache?: Pick<FileCache, 'get' | 'set'>;
 }
 
 /** Extensions every database must provide (both on PGlite and on a Postgres server). */
 export const PGLITE_EXTENSIONS = { vector, pg_trgm };
+
+/**
+ * Settings of the embedded server. Postgres' default 128 MB of shared buffers lives in
+ * PGlite's WebAssembly memory and, once touched, in the process's resident memory; the
+ * embedded database (sessions, applications, a few thousand guide chunks) works within 16 MB
+ * and the process at rest needs about 130 MB less.
+ */
+const PGLITE_CONF = ['shared_buffers=16MB'];
 
 /**
  * Opens the one SQL path: a node-postgres Pool, backed either by embedded PGlite (the
@@ -40,9 +59,23 @@ export const PGLITE_EXTENSIONS = { vector, pg_trgm };
  */
 export async function openDatabase(opts: DatabaseOptions = {}): Promise<Database> {
   let db: Database;
+  const ephemeralServer = !opts.url && (opts.dataDir ?? '').startsWith('memory://') ? process.env.TEST_DATABASE_URL : undefined;
   if (opts.url) {
     const pool = new pg.Pool({ connectionString: opts.url, max: opts.max ?? 10 });
-    db = { pool, kind: 'postgres', close: () => pool.end() };
+    db = { pool, kind: 'postgres', url: opts.url, close: () => pool.end() };
+  } else if (ephemeralServer) {
+    // Tests on a server (TEST_DATABASE_URL): a throwaway in-memory database becomes a throwaway schema.
+    const ephemeral = await createEphemeralSchema(ephemeralServer);
+    const pool = new pg.Pool({ connectionString: ephemeral.url, max: opts.max ?? 10 });
+    db = {
+      pool,
+      kind: 'postgres',
+      url: ephemeral.url,
+      close: async () => {
+        await pool.end();
+        await ephemeral.drop();
+      },
+    };
   } else {
     const dataDir = opts.dataDir ?? './data';
     let dir: string | undefined;
@@ -50,7 +83,14 @@ export async function openDatabase(opts: DatabaseOptions = {}): Promise<Database
       dir = resolve(dataDir, 'pg');
       mkdirSync(dir, { recursive: true });
     }
-    const pglite = await PGlite.create(dir ?? 'memory://', { extensions: PGLITE_EXTENSIONS });
+    const unlock = dir ? lockDataDir(resolve(dataDir)) : () => undefined;
+    let pglite: PGlite;
+    try {
+      pglite = dir ? await openPgliteDir(dir, opts.cache) : await PGlite.create('memory://', { extensions: PGLITE_EXTENSIONS, postgresqlconf: PGLITE_CONF });
+    } catch (err) {
+      unlock();
+      throw err;
+    }
     // One connection to the one embedded session (createPgConfig's poolSize 1), kept open:
     // no idle timer per query, and parameterised statements prepared once (see below).
     const pool = new pg.Pool({ ...createPgConfig(pglite), idleTimeoutMillis: 0 });
@@ -60,14 +100,54 @@ export async function openDatabase(opts: DatabaseOptions = {}): Promise<Database
       kind: 'pglite',
       pglite,
       close: async () => {
-        await pool.end();
-        await pglite.close();
+        try {
+          await pool.end();
+          await pglite.close();
+        } finally {
+          unlock();
+        }
       },
     };
   }
   pool_errors(db.pool);
   if (opts.migrations?.length) await runMigrations(db.pool, opts.migrations);
   return db;
+}
+
+/**
+ * PGlite on a data folder. A fresh folder is normally set up by initdb, about 2 s of work
+ * whose result depends only on PGlite's version and settings: the first fresh start keeps
+ * that result (a tarball of the empty cluster) in the cache, later fresh starts unpack it
+ * instead (about 0.5 s). A folder that already holds a database is opened as it is.
+ */
+async function openPgliteDir(dir: string, cache: DatabaseOptions['cache']): Promise<PGlite> {
+  const options = { extensions: PGLITE_EXTENSIONS, postgresqlconf: PGLITE_CONF };
+  const fresh = !existsSync(join(dir, 'PG_VERSION'));
+  if (!fresh || !cache) return PGlite.create(dir, options);
+  const key = FileCache.key(pgliteVersion(), JSON.stringify(PGLITE_CONF), Object.keys(PGLITE_EXTENSIONS).join(','));
+  const template = cache.get(TEMPLATE, key);
+  if (template) {
+    try {
+      return await PGlite.create(dir, { ...options, loadDataDir: new Blob([new Uint8Array(template)]) });
+    } catch {
+      // An unusable template: start over with initdb (and keep a new one).
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+    }
+  }
+  const pglite = await PGlite.create(dir, options);
+  const dump = await pglite.dumpDataDir('gzip');
+  cache.set(TEMPLATE, key, new Uint8Array(await dump.arrayBuffer()));
+  return pglite;
+}
+
+const TEMPLATE = 'pglite-initdb';
+
+function pgliteVersion(): string {
+  // The package does not export its package.json: read it beside the resolved entry point.
+  let d = dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
+  while (!existsSync(join(d, 'package.json')) && dirname(d) !== d) d = dirname(d);
+  return (JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 /**

@@ -46,7 +46,9 @@ export async function runMigrations(pool: pg.Pool, dirs: readonly MigrationDir[]
         applied.push(m.id);
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
-        throw new Error(`Migration ${m.id} failed: ${(err as Error).message}`);
+        const message = (err as Error).message;
+        const database = await client.query<{ db: string }>('SELECT current_database() AS db').then((r) => r.rows[0]?.db ?? '', () => '');
+        throw new Error(`Migration ${m.id} failed: ${message}${extensionHint(m.sql, message, database)}`);
       }
     }
   } finally {
@@ -54,4 +56,20 @@ export async function runMigrations(pool: pg.Pool, dirs: readonly MigrationDir[]
     client.release();
   }
   return applied;
+}
+
+/**
+ * What to do when a migration could not create an extension: most often the role may not
+ * (pgvector is not a trusted extension) or the server lacks it. Names the SQL a superuser runs.
+ */
+export function extensionHint(sql: string, message: string, database: string): string {
+  const names = [...sql.matchAll(/CREATE\s+EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?"?([\w-]+)"?/gi)].map((m) => m[1]!);
+  if (!names.length || !/extension|permission denied/i.test(message)) return '';
+  return [
+    '',
+    `The database${database ? ` "${database}"` : ''} lacks an extension this app needs, and this role may not create it (or the server does not have it).`,
+    `A superuser must run, in that database:`,
+    ...names.map((n) => `  CREATE EXTENSION IF NOT EXISTS ${n};`),
+    'pgvector ("vector") must first be installed on the server: https://github.com/pgvector/pgvector#installation',
+  ].join('\n');
 }

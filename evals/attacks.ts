@@ -166,12 +166,14 @@ async function playMcp(item: AttackItem, f: Fixture): Promise<{ status: number; 
 async function playWs(item: AttackItem, f: Fixture): Promise<{ status: number; text: string; serverError: boolean }> {
   const token = f.tokens[item.as];
   const session = item.session === 'victim' ? f.values.victim_session : f.values.own_session;
-  const url = `${f.base.replace(/^http/, 'ws')}/api/sessions/${session}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+  const url = `${f.base.replace(/^http/, 'ws')}/api/sessions/${session}/ws`;
   return new Promise((resolve) => {
     const ws = new WebSocket(url);
+    // The first frame authenticates, as the pages do.
+    ws.once('open', () => ws.send(JSON.stringify(token ? { type: 'auth', token } : { type: 'auth' })));
     let text = '';
     let closeCode = 0;
-    const finish = () => resolve({ status: closeCode === 4404 ? 404 : closeCode === 4401 ? 401 : closeCode === 1011 ? 500 : 200, text, serverError: closeCode === 1011 || /"internal"/.test(text) });
+    const finish = () => resolve({ status: closeCode === 4404 ? 404 : closeCode === 4401 ? 401 : closeCode === 4400 ? 400 : closeCode === 1011 ? 500 : 200, text, serverError: closeCode === 1011 || /"internal"/.test(text) });
     const timer = setTimeout(() => ws.close(), 4000);
     ws.on('open', () => {
       for (const frame of item.frames ?? []) {

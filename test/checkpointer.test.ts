@@ -81,7 +81,12 @@ describe('AdvisorySessionLock', () => {
 
   it('takes and releases a per-session advisory lock around the work, also when it fails', async () => {
     const lock = new AdvisorySessionLock(pg.url);
-    const held = async () => (await pg.pglite.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'`)).rows[0]!.n;
+    // This session's lock only (on a real server other tests' locks are there too).
+    const [k1, k2] = lockKey('ses_a');
+    const held = async () => Number((await pg.query(
+      `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND classid = ($1::bigint)::oid AND objid = ($2::bigint)::oid`,
+      [k1 >>> 0, k2 >>> 0],
+    ))[0]!.n);
     try {
       expect(await lock.run('ses_a', async () => held())).toBe(1);
       expect(await held()).toBe(0);

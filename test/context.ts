@@ -10,6 +10,9 @@ import { PGLITE_EXTENSIONS } from '../core/db.js';
  */
 export const TEST_TOKEN_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 
+/** What a throwaway test database is: embedded PGlite, or a schema on TEST_DATABASE_URL's server. */
+export const TEST_DB_KIND: 'pglite' | 'postgres' = process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite';
+
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return loadConfig({}, {
     NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: 'memory://', TOKEN_SECRET: TEST_TOKEN_SECRET,

@@ -155,7 +155,8 @@ let wsSession = '';
 
 async function openSocket(): Promise<{ ws: WebSocket; frames: Frame[]; closed: () => number | null }> {
   wsSession ||= await t.session(citizen);
-  const ws = new WebSocket(`${wsBase}/api/sessions/${wsSession}/ws?token=${citizen}`);
+  const ws = new WebSocket(`${wsBase}/api/sessions/${wsSession}/ws`);
+  ws.once('open', () => ws.send(JSON.stringify({ type: 'auth', token: citizen })));
   const frames: Frame[] = [];
   let code: number | null = null;
   ws.on('message', (raw, isBinary) => {

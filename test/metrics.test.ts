@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './app.js';
+import { TEST_DB_KIND } from './context.js';
 
 /** GET /metrics (Prometheus text format) and GET /api/health (a real database query). */
 let t: TestApp;
@@ -107,7 +108,7 @@ describe('/api/health', () => {
   it('queries the database: 200 while it answers, 503 when it does not', async () => {
     const ok = await t.app.inject({ method: 'GET', url: '/api/health' });
     expect(ok.statusCode).toBe(200);
-    expect(ok.json()).toMatchObject({ ok: true, db: 'pglite' });
+    expect(ok.json()).toMatchObject({ ok: true, db: TEST_DB_KIND });
 
     const pool = t.ctx.db.pool;
     const query = pool.query.bind(pool);

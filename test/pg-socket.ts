@@ -1,10 +1,13 @@
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import pg from 'pg';
 import { PGLITE_EXTENSIONS } from '../core/db.js';
+import { createEphemeralSchema } from '../core/ephemeral-schema.js';
 
 /**
- * A Postgres server for tests that need several processes on one database (scale-out): an
- * in-memory PGlite (pgvector, pg_trgm) served over TCP by @electric-sql/pglite-socket.
+ * A Postgres server for tests that need several processes on one database (scale-out): with
+ * TEST_DATABASE_URL, a throwaway schema on that server; otherwise an in-memory PGlite (pgvector,
+ * pg_trgm) served over TCP by @electric-sql/pglite-socket.
  *
  * pglite-socket (0.2.x) accepts up to `maxConnections` clients (default 1) and funnels them
  * into PGlite's one backend session, one protocol message at a time. It keeps a transaction on
@@ -22,8 +25,10 @@ import { PGLITE_EXTENSIONS } from '../core/db.js';
  */
 export interface SharedPostgres {
   url: string;
-  server: PGLiteSocketServer;
-  pglite: PGlite;
+  /** A real Postgres server (TEST_DATABASE_URL), where sessions and locks are separate per connection. */
+  real: boolean;
+  /** A query on the shared database, outside the connections under test. */
+  query(sql: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
   stop(): Promise<void>;
 }
 
@@ -49,16 +54,32 @@ const QUERY = 0x51; // 'Q'
 const TERMINATE = 0x58; // 'X'
 
 export async function startSharedPostgres(opts: { maxConnections?: number } = {}): Promise<SharedPostgres> {
+  // Tests on a real server (TEST_DATABASE_URL): a throwaway schema there, shared the same way.
+  const server = process.env.TEST_DATABASE_URL;
+  if (server) {
+    const schema = await createEphemeralSchema(server);
+    const client = new pg.Client({ connectionString: schema.url });
+    await client.connect();
+    return {
+      url: schema.url,
+      real: true,
+      query: async (sql, params = []) => (await client.query(sql, params)).rows,
+      async stop() {
+        await client.end();
+        await schema.drop();
+      },
+    };
+  }
   const pglite = await PGlite.create('memory://', { extensions: PGLITE_EXTENSIONS });
-  const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: opts.maxConnections ?? 64 });
-  fixQueue((server as unknown as { queryQueue: QueueInternals }).queryQueue);
-  await server.start();
+  const socket = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: opts.maxConnections ?? 64 });
+  fixQueue((socket as unknown as { queryQueue: QueueInternals }).queryQueue);
+  await socket.start();
   return {
-    url: `postgres://postgres@${server.getServerConn()}/postgres`,
-    server,
-    pglite,
+    url: `postgres://postgres@${socket.getServerConn()}/postgres`,
+    real: false,
+    query: async (sql, params = []) => (await pglite.query<Record<string, unknown>>(sql, params)).rows,
     async stop() {
-      await server.stop();
+      await socket.stop();
       await pglite.close();
     },
   };

@@ -41,7 +41,7 @@ describe('rate limits', () => {
     expect((await say(sun, s)).statusCode).toBe(200); // 3
     // 4: over the WebSocket
     const port = (t.app.server.address() as { port: number }).port;
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/sessions/${s}/ws?token=${sun}`);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/sessions/${s}/ws`, { headers: { authorization: `Bearer ${sun}` } });
     const frames: { type: string; error?: { code: string; message: string } }[] = [];
     ws.on('message', (raw) => frames.push(JSON.parse(raw.toString()) as (typeof frames)[number]));
     const next = async (type: string) => {

@@ -65,8 +65,8 @@ export const WithdrawInput = z.strictObject({
  */
 export const TranscriptEntry = z.strictObject({
   role: z.enum(['citizen', 'agent', 'staff', 'client']).describe('说话人；外部客户端提供的记录一律按 client 保存'),
-  text: z.string().max(20_000),
-  at: z.string().max(40).optional(),
+  text: z.string().max(20_000).describe('这一句说的话'),
+  at: z.string().max(40).optional().describe('说话时间（ISO 8601，可选）'),
 });
 export const HANDOFF_REASONS = ['citizen_request', 'review', 'ineligible', 'not_understood', 'no_answer', 'other'] as const;
 export const CreateHandoffInput = z.strictObject({

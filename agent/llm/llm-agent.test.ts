@@ -250,7 +250,7 @@ describe('streaming to the channels', () => {
     const { port } = t.app.server.address() as { port: number };
     const token = await t.login('c-sun-ming');
     const s = await t.session(token);
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/sessions/${s}/ws?token=${token}`);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/sessions/${s}/ws`, { headers: { authorization: `Bearer ${token}` } });
     const frames: { type: string; text?: string; turn?: Turn }[] = [];
     const turnFrame = new Promise<Turn>((resolve, reject) => {
       ws.on('message', (raw) => {

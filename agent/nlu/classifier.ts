@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mulberry32 } from '../../core/prng.js';
 import type { Features } from './features.js';
 
@@ -84,6 +85,20 @@ export class SoftmaxRegression {
     }
   }
 
+  /** The trained weights, to be kept and restored without training again. */
+  state(): ModelState {
+    return { features: [...this.index.keys()], W: this.W, bias: this.bias };
+  }
+
+  static fromState(classes: readonly string[], s: ModelState): SoftmaxRegression {
+    if (s.W.length !== s.features.length * classes.length || s.bias.length !== classes.length) throw new Error('model state does not fit its classes');
+    const m = new SoftmaxRegression(classes);
+    s.features.forEach((f, i) => m.index.set(f, i));
+    m.W = s.W;
+    m.bias.set(s.bias);
+    return m;
+  }
+
   private scores(idx: number[], val: number[], out: Float64Array): void {
     const K = this.classes.length;
     for (let k = 0; k < K; k++) out[k] = this.bias[k]!;
@@ -111,12 +126,47 @@ export class SoftmaxRegression {
   }
 }
 
+export interface ModelState {
+  /** Feature names in weight-row order. */
+  features: string[];
+  W: Float64Array<ArrayBuffer>;
+  bias: Float64Array;
+}
+
 /** Several models trained on different shuffles; their probabilities are averaged. */
 export class Ensemble {
   constructor(
     readonly classes: readonly string[],
     private readonly models: SoftmaxRegression[],
   ) {}
+
+  /** The ensemble as bytes: a JSON header (classes, features, biases) and the weights as float64. */
+  serialize(): Buffer {
+    const states = this.models.map((m) => m.state());
+    const header = Buffer.from(JSON.stringify({ classes: this.classes, models: states.map((s) => ({ features: s.features, bias: [...s.bias], n: s.W.length })) }));
+    const parts: Uint8Array[] = [Buffer.alloc(4), header];
+    (parts[0] as Buffer).writeUInt32LE(header.length);
+    const pad = (8 - ((4 + header.length) % 8)) % 8;
+    parts.push(Buffer.alloc(pad));
+    for (const s of states) parts.push(new Uint8Array(s.W.buffer, s.W.byteOffset, s.W.byteLength));
+    return Buffer.concat(parts);
+  }
+
+  static deserialize(data: Buffer): Ensemble {
+    const len = data.readUInt32LE(0);
+    const header = JSON.parse(data.subarray(4, 4 + len).toString('utf8')) as { classes: string[]; models: { features: string[]; bias: number[]; n: number }[] };
+    let offset = 4 + len + ((8 - ((4 + len) % 8)) % 8);
+    const models = header.models.map((h) => {
+      const bytes = data.subarray(offset, offset + h.n * 8);
+      if (bytes.length !== h.n * 8) throw new Error('model weights truncated');
+      offset += h.n * 8;
+      // A copy: the file's buffer need not be aligned for a Float64Array view.
+      const W = new Float64Array(h.n);
+      Buffer.from(W.buffer).set(bytes);
+      return SoftmaxRegression.fromState(header.classes, { features: h.features, W, bias: Float64Array.from(h.bias) });
+    });
+    return new Ensemble(header.classes, models);
+  }
 
   predict(feats: Features): Float64Array {
     if (this.models.length === 1) return this.models[0]!.predict(feats);
@@ -127,6 +177,23 @@ export class Ensemble {
     }
     return out;
   }
+}
+
+/**
+ * What a trained ensemble is a function of: the trainer's own code, the classes, the
+ * hyperparameters and every training row. Equal keys give equal weights, so a kept ensemble
+ * can stand in for training (see trainEnsemble).
+ */
+export function trainingKey(classes: readonly string[], rows: readonly { feats: Features; y: number }[], params: unknown): string {
+  const h = createHash('sha256');
+  h.update(SoftmaxRegression.toString()).update(softmaxInPlace.toString()).update(mulberry32.toString());
+  h.update(JSON.stringify({ classes, params }));
+  for (const r of rows) {
+    h.update(String(r.y));
+    for (const [f, v] of r.feats) h.update(`\u0001${f}\u0002${v}`);
+    h.update('\n');
+  }
+  return h.digest('hex');
 }
 
 export function softmaxInPlace(a: Float64Array): Float64Array {

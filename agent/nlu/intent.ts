@@ -7,7 +7,8 @@
  *   - service: over the raw text plus alias hits, with an extra "none" class.
  * Context-free: what the message means in the conversation is the dialogue policy's call.
  */
-import { Ensemble, ranked, SoftmaxRegression } from './classifier.js';
+import type { FileCache } from '../../core/file-cache.js';
+import { Ensemble, ranked, SoftmaxRegression, trainingKey } from './classifier.js';
 import { addNgrams, MASK, tokenize, type Features } from './features.js';
 import { cutSpans, Lexicon, mask, type Hit, type LexEntry } from './lexicon.js';
 import type { Normalizer } from './normalize.js';
@@ -42,6 +43,12 @@ export interface IntentModelOptions {
   ensemble?: number;
   /** The same for the service model (31 classes: dearer to train, and steadier already). */
   serviceEnsemble?: number;
+  /**
+   * Where trained models are kept between starts, keyed by everything training depends on
+   * (trainer code, hyperparameters, every feature of every row): a start with unchanged data
+   * and code loads the weights instead of training (same weights, same answers).
+   */
+  cache?: Pick<FileCache, 'get' | 'set'>;
 }
 
 export const T = {
@@ -162,17 +169,29 @@ export class IntentModel {
     const average = options.average ?? true;
     const minCount = options.minCount ?? 2;
     const seed = options.seed ?? 42;
-    const trainAll = (classes: readonly string[], rows: { feats: Features; y: number }[], k: number): Ensemble => {
+    const trainAll = (name: string, classes: readonly string[], rows: { feats: Features; y: number }[], k: number): Ensemble => {
+      const cache = options.cache;
+      const key = cache ? trainingKey(classes, rows, { epochs, rate, l2, average, minCount, seed, k }) : '';
+      const kept = cache?.get(name, key);
+      if (kept) {
+        try {
+          return Ensemble.deserialize(kept);
+        } catch {
+          // A damaged file: train again (and replace it below).
+        }
+      }
       const models: SoftmaxRegression[] = [];
       for (let i = 0; i < k; i++) {
         const m = new SoftmaxRegression(classes);
         m.train(rows, epochs, rate, l2, average, minCount, seed + 7919 * i);
         models.push(m);
       }
-      return new Ensemble(classes, models);
+      const ensemble = new Ensemble(classes, models);
+      cache?.set(name, key, ensemble.serialize());
+      return ensemble;
     };
-    this.actModel = trainAll(ACTS, actRows, options.ensemble ?? 5);
-    this.serviceModel = trainAll(serviceClasses, svcRows, options.serviceEnsemble ?? 2);
+    this.actModel = trainAll('nlu-act', ACTS, actRows, options.ensemble ?? 5);
+    this.serviceModel = trainAll('nlu-service', serviceClasses, svcRows, options.serviceEnsemble ?? 2);
   }
 
   private actFeatures(s: string, hits: Hit<string[]>[]): Features {

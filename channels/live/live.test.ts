@@ -30,7 +30,7 @@ class Client {
   }
 
   static async open(base: string, sessionId: string, token: string): Promise<Client> {
-    const ws = new WebSocket(`${base.replace('http', 'ws')}/api/sessions/${sessionId}/ws?token=${encodeURIComponent(token)}`);
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/api/sessions/${sessionId}/ws`, { headers: { authorization: `Bearer ${token}` } });
     const c = new Client(ws);
     await c.next((f) => f.type === 'ready' || f.type === 'error');
     return c;
@@ -185,7 +185,7 @@ describe('session socket: live delivery, avatar, speech', () => {
     c.send({ type: 'message', text: '我要开无犯罪记录证明' });
     const ended = await c.next((f) => f.type === 'error', 5000, mark);
     expect(ended.error).toMatchObject({ code: 'session_ended' });
-    const late = new Client(new WebSocket(`${server.baseUrl.replace('http', 'ws')}/api/sessions/${sessionId}/ws?token=${token}`));
+    const late = new Client(new WebSocket(`${server.baseUrl.replace('http', 'ws')}/api/sessions/${sessionId}/ws`, { headers: { authorization: `Bearer ${token}` } }));
     await late.next(() => false, 5000).catch(() => undefined);
     expect(late.closeCode).toBe(4409);
     c.close();

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../core/errors.js';
@@ -28,6 +30,9 @@ const secured = [{ bearerAuth: [] }];
  * caller is authenticated before the body is validated; a session belongs to the identity that
  * created it (anyone else gets 404).
  */
+/** channels/sessions/PROTOCOL.md, served at /docs/websocket. */
+const PROTOCOL = readFileSync(fileURLToPath(new URL('./PROTOCOL.md', import.meta.url)), 'utf8');
+
 export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async (app, opts) => {
   const { agent, sessions, principalOf } = opts;
   const maxSessions = opts.maxSessionsPerCitizen ?? 50;
@@ -36,6 +41,10 @@ export const sessionRoutes: FastifyPluginAsyncZod<SessionRoutesOptions> = async 
     principals.set(req, await principalOf(req));
   };
   const principal = (req: object) => principals.get(req) ?? null;
+
+  // The WebSocket protocol, for clients outside these pages (linked from the OpenAPI description).
+  app.get('/docs/websocket', { schema: { hide: true } }, async (_req, reply) =>
+    reply.type('text/markdown; charset=utf-8').send(PROTOCOL));
 
   app.post('/api/sessions', {
     preValidation: authenticate,

@@ -16,8 +16,11 @@ const Flags = { stream: z.boolean().optional(), speak: z.boolean().optional() };
 const AudioHints = { format: z.string().max(16).optional(), sampleRate: z.number().int().optional(), channels: z.number().int().min(1).max(2).optional() };
 
 const ClientFrame = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('message'), text: z.string(), ...Flags }),
+  // cardToken: the message is a card's button; a button of an older card is refused (409 stale_card).
+  z.object({ type: z.literal('message'), text: z.string(), cardToken: z.string().min(1).max(64).optional(), ...Flags }),
   z.object({ type: z.literal('ping') }),
+  // Authentication is the first frame only (see firstFrameToken); a later one is refused.
+  z.object({ type: z.literal('auth'), token: z.string().optional() }),
   // A whole clip as base64 (WebM/Opus, Ogg, MP4, WAV, or raw 16-bit PCM with format 'pcm16').
   z.object({ type: z.literal('audio'), data: z.string(), ...AudioHints, ...Flags }),
   // A clip in binary frames: audio_start, binary chunks, audio_end (or audio_cancel).
@@ -34,14 +37,77 @@ const MAX_FRAME_BYTES = 64 * 1024;
 /** Largest WebSocket message at all: a 2 MB clip as base64 plus its JSON envelope. */
 const MAX_WS_PAYLOAD = 3 * 1024 * 1024;
 
+/** How long a socket without an Authorization header may wait before its `auth` frame. */
+const AUTH_TIMEOUT_MS = 10_000;
+
+const AuthFrame = z.object({ type: z.literal('auth'), token: z.string().max(4096).optional() }).strict();
+
+/**
+ * The token of the socket's first frame, `{"type":"auth","token":"…"}` (already queued, or the
+ * next to arrive); '' for an anonymous session (`{"type":"auth"}` without a token, or a first
+ * frame of another kind, which then stays queued as the first to answer). An `auth` frame that
+ * does not parse is a 401, and so is nothing within the timeout.
+ */
+function firstFrameToken(socket: WebSocket, early: [Buffer, boolean][], listen: (h: (raw: Buffer, isBinary: boolean) => void) => void, timeoutMs: number): Promise<string> {
+  const read = (item: [Buffer, boolean]): string => {
+    const [raw, isBinary] = item;
+    let frame: unknown;
+    try {
+      frame = isBinary ? null : JSON.parse(raw.toString('utf8'));
+    } catch {
+      frame = null;
+    }
+    if (!frame || typeof frame !== 'object' || (frame as { type?: unknown }).type !== 'auth') {
+      early.unshift(item);
+      return '';
+    }
+    const parsed = AuthFrame.safeParse(frame);
+    if (!parsed.success) throw authRequired();
+    return parsed.data.token ?? '';
+  };
+  const queued = early.shift();
+  if (queued) return Promise.resolve().then(() => read(queued));
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new AppError('auth_timeout', 401, '连接后请先发送登录凭证 {"type":"auth","token":"…"}。')), timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      socket.off('close', onClose);
+    };
+    const onClose = () => {
+      done();
+      reject(new AppError('unauthorized', 401, '连接已关闭。'));
+    };
+    socket.on('close', onClose);
+    let got = false;
+    listen((raw, isBinary) => {
+      // Frames after the first wait in the queue for the authenticated socket.
+      if (got) return void early.push([raw, isBinary]);
+      got = true;
+      done();
+      try {
+        resolve(read([raw, isBinary]));
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
+function authRequired(): AppError {
+  return new AppError('bad_auth_frame', 401, '登录消息格式不正确：应为 {"type":"auth","token":"<登录凭证>"}。');
+}
+
 function sendError(socket: WebSocket, code: string, message: string): void {
   socket.send(JSON.stringify({ type: 'error', error: { code, message } }));
 }
 
 /**
- * `GET /api/sessions/:id/ws`: the same turns over a WebSocket. Browsers cannot set headers
- * on a WebSocket, so the bearer token may come as `?token=`. The session must belong to the
- * caller, exactly as over HTTP; otherwise the socket closes with 4404.
+ * `GET /api/sessions/:id/ws`: the same turns over a WebSocket (protocol: channels/sessions/
+ * PROTOCOL.md, served at /docs/websocket). The caller authenticates with an `Authorization:
+ * Bearer` header or, as browsers must (they cannot set headers on a WebSocket), with a first
+ * frame `{"type":"auth","token"}`; a token in the URL is refused (4400), so none reaches an
+ * access log. The session must belong to the caller, exactly as over HTTP; otherwise the
+ * socket closes with 4401 (not authenticated) or 4404.
  *
  * Additive frames (see SessionSocketExtras): `{type:'message', text, stream:true}` paces the
  * reply's `delta` frames in short phrases before the `turn`; `speak:true` adds a `speech` frame
@@ -64,19 +130,34 @@ export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOpt
       // queued, in order, and answered once the socket is ready — never dropped.
       const early: [Buffer, boolean][] = [];
       let onFrame: ((raw: Buffer, isBinary: boolean) => void) | null = null;
-      socket.on('message', (raw: Buffer, isBinary: boolean) => (onFrame ? onFrame(raw, isBinary) : early.push([raw, isBinary])));
-      const query = req.query as { token?: string };
-      if (!req.headers.authorization && typeof query.token === 'string') req.headers.authorization = `Bearer ${query.token}`;
+      let onAuthFrame: ((raw: Buffer, isBinary: boolean) => void) | null = null;
+      socket.on('message', (raw: Buffer, isBinary: boolean) => {
+        if (onFrame) onFrame(raw, isBinary);
+        else if (onAuthFrame) onAuthFrame(raw, isBinary);
+        else early.push([raw, isBinary]);
+      });
+      const refuse = (code: string, message: string, closeCode: number) => {
+        sendError(socket, code, message);
+        socket.close(closeCode, code);
+      };
+      // A token in the URL would be written to access logs, proxies and browser history.
+      if (typeof (req.query as { token?: unknown }).token === 'string') {
+        return refuse('token_in_url', '请不要把登录凭证放在网址里：连接后先发送 {"type":"auth","token":"<登录凭证>"}，或使用 Authorization 请求头。', 4400);
+      }
       let session;
       let principal: Principal | null;
       try {
+        // Without an Authorization header (browsers cannot set one) the first frame authenticates.
+        if (!req.headers.authorization) {
+          const token = await firstFrameToken(socket, early, (h) => (onAuthFrame = h), AUTH_TIMEOUT_MS);
+          onAuthFrame = null;
+          if (token) req.headers.authorization = `Bearer ${token}`;
+        }
         principal = await opts.principalOf(req);
         session = await opts.sessions.getOwned((req.params as { id: string }).id, principal);
       } catch (err) {
         const e = err instanceof AppError ? err : new AppError('not_found', 404, '未找到该会话。');
-        sendError(socket, e.code, e.message);
-        socket.close(e.status === 401 ? 4401 : 4404, e.code);
-        return;
+        return refuse(e.code, e.message, e.status === 401 ? 4401 : e.status === 400 ? 4400 : 4404);
       }
       if (session.endedAt) {
         sendError(socket, 'session_ended', '该会话已结束，请重新开始。');
@@ -100,7 +181,7 @@ export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOpt
       let pending: { hints: AudioHints; chunks: Buffer[]; bytes: number; tooLarge: boolean } | null = null;
 
       /** One citizen utterance (typed or transcribed) through the agent, with the optional extras. */
-      const runText = async (rawText: string, flags: { stream?: boolean | undefined; speak?: boolean | undefined }) => {
+      const runText = async (rawText: string, flags: { stream?: boolean | undefined; speak?: boolean | undefined; cardToken?: string | undefined }) => {
         const text = parseMessageText({ text: rawText });
         const current = await opts.sessions.touchOwned(sessionId, principal);
         if (current.endedAt) throw new AppError('session_ended', 409, '该会话已结束，请重新开始。');
@@ -109,7 +190,7 @@ export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOpt
         const deltas = deltaPump(send, Boolean(flags.stream), extras.streamDelayMs ?? 25);
         let turn;
         try {
-          turn = await opts.agent.runTurn(sessionId, citizenId, text, { onDelta: (piece) => deltas.push(piece) });
+          turn = await opts.agent.runTurn(sessionId, citizenId, text, { onDelta: (piece) => deltas.push(piece), ...(flags.cardToken ? { cardToken: flags.cardToken } : {}) });
         } catch (err) {
           avatar('idle');
           throw err;
@@ -149,6 +230,15 @@ export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOpt
         await runText(text, flags);
       };
 
+      // Turns start in the order their frames arrived: the checks before a turn are queries,
+      // which on a pool of connections may finish in any order.
+      let turns: Promise<void> = Promise.resolve();
+      const inOrder = (work: () => Promise<void>): Promise<void> => {
+        const next = turns.then(work);
+        turns = next.catch(() => undefined);
+        return next;
+      };
+
       const handle = async (raw: Buffer, isBinary: boolean) => {
         if (isBinary) {
           if (!extras.voice) return sendError(socket, 'bad_frame', '请发送文字消息。');
@@ -158,7 +248,7 @@ export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOpt
             else pending.chunks.push(Buffer.from(raw));
             return;
           }
-          return runAudio(Buffer.from(raw), {}, {});
+          return inOrder(() => runAudio(Buffer.from(raw), {}, {}));
         }
         let frame: ClientFrame;
         try {
@@ -172,15 +262,19 @@ export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOpt
         switch (frame.type) {
           case 'ping':
             return socket.send(JSON.stringify({ type: 'pong' }));
+          case 'auth':
+            return sendError(socket, 'already_authenticated', '本连接已经登录；要换账号，请重新连接。');
           case 'message':
-            await opts.turnLimit?.(req, principal);
-            return runText(frame.text, frame);
+            return inOrder(async () => {
+              await opts.turnLimit?.(req, principal);
+              await runText(frame.text, frame);
+            });
           case 'audio': {
             if (!extras.voice?.asr) throw asrErrors.unavailable();
             const maxB64 = Math.ceil((extras.voice.limits.maxBytes * 4) / 3) + 4;
             if (frame.data.length > maxB64) throw tooLarge(extras.voice);
             if (!/^[A-Za-z0-9+/=\r\n]*$/.test(frame.data)) throw new AppError('bad_audio', 400, '录音数据不正确（需要 base64），请重新录音。');
-            return runAudio(Buffer.from(frame.data, 'base64'), frame, frame);
+            return inOrder(() => runAudio(Buffer.from(frame.data, 'base64'), frame, frame));
           }
           case 'audio_start':
             if (!extras.voice?.asr) throw asrErrors.unavailable();
@@ -198,7 +292,7 @@ export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOpt
               avatar('idle');
               throw tooLarge(extras.voice);
             }
-            return runAudio(Buffer.concat(clip.chunks), clip.hints, frame);
+            return inOrder(() => runAudio(Buffer.concat(clip.chunks), clip.hints, frame));
           }
           case 'avatar':
             return extras.live ? extras.live.broadcast(sessionId, { type: 'avatar', state: frame.state }, send) : undefined;

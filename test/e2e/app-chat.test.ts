@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { browserEnv, hasChromium, newPage, recordFrames, screenshot } from './harness.js';
+import { browserEnv, hasChromium, newPage, recordFrames, recordUrls, screenshot, urlsWithCredentials } from './harness.js';
 
 /**
  * The citizen app page (`/`): 孙明 logs in with the sandbox picker, types his request, picks
@@ -12,6 +12,7 @@ describe.skipIf(!hasChromium)('app chat page', () => {
   it('孙明 completes the criminal-record certificate by typing and clicking 立即办理', async () => {
     const { page, errors, context } = await newPage(env.browser, { mobile: true });
     const frames = recordFrames(page);
+    const urls = recordUrls(page);
     await page.goto(`${env.server.baseUrl}/`);
 
     // Sandbox login: a picker of the sandbox citizens.
@@ -57,6 +58,9 @@ describe.skipIf(!hasChromium)('app chat page', () => {
     const said = await page.locator('#log li.agent').last().textContent();
     expect(said?.split('电子证明已发送').length).toBe(2);
     await screenshot(page, 'app-3-receipt');
+    // The session socket was opened, and no URL the page opened carries his token.
+    expect(urls.some((u) => /\/api\/sessions\/[^/]+\/ws$/.test(u))).toBe(true);
+    expect(urlsWithCredentials(urls)).toEqual([]);
 
     // The reply was streamed over the socket before the full turn arrived.
     const types = frames.map((f) => f.type);

@@ -112,6 +112,19 @@ export function recordFrames(page: Page): Array<Record<string, unknown> & { type
   return frames;
 }
 
+/** Every URL the page opens: documents, fetches, and WebSocket connections. */
+export function recordUrls(page: Page): string[] {
+  const urls: string[] = [];
+  page.on('request', (r) => urls.push(r.url()));
+  page.on('websocket', (ws: PwWebSocket) => urls.push(ws.url()));
+  return urls;
+}
+
+/** URLs that carry a credential: a token parameter or anything shaped like a JWT. */
+export function urlsWithCredentials(urls: readonly string[]): string[] {
+  return urls.filter((u) => /[?&](token|access_token|jwt)=/i.test(u) || /eyJ[\w-]{8,}\.[\w-]{8,}/.test(u));
+}
+
 /** The visible text of the page (what a person sees; hidden elements excluded). */
 export async function visibleText(page: Page): Promise<string> {
   return page.evaluate(() => document.body.innerText);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EspeakTts } from '../../channels/voice/tts.js';
-import { browserEnv, hasChromium, newPage, recordFrames, screenshot, visibleText } from './harness.js';
+import { browserEnv, hasChromium, newPage, recordFrames, recordUrls, screenshot, urlsWithCredentials, visibleText } from './harness.js';
 
 /**
  * The in-hall kiosk with no ASR provider configured: it says voice is unavailable, logs 陈桂英
@@ -14,6 +14,7 @@ describe.skipIf(!hasChromium)('kiosk page', () => {
   it('card login, senior allowance by touch, then an idle reset that leaves nothing of her', async () => {
     const { page, errors, context } = await newPage(env.browser);
     const frames = recordFrames(page);
+    const urls = recordUrls(page);
     await page.goto(`${env.server.baseUrl}/kiosk?idle=3`);
 
     // No ASR configured: the kiosk says so, and offers no microphone.
@@ -37,6 +38,9 @@ describe.skipIf(!hasChromium)('kiosk page', () => {
     const box = await confirmButton.boundingBox();
     expect(box?.height ?? 0).toBeGreaterThanOrEqual(80); // big touch targets
     await screenshot(page, 'kiosk-2-confirm');
+    // Her card login opened the session socket; no URL the kiosk opened carries her token.
+    expect(urls.some((u) => /\/api\/sessions\/[^/]+\/ws$/.test(u))).toBe(true);
+    expect(urlsWithCredentials(urls)).toEqual([]);
     // Typed text is shown as typed, a touch as a choice.
     await page.locator('#kiosk-input').fill('发放账户是哪张卡');
     await page.locator('#kiosk-input').press('Enter');

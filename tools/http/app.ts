@@ -65,7 +65,7 @@ export async function createApiServer(deps: ApiDeps) {
 
   await app.register(swagger, {
     openapi: {
-      info: { title: '小申智能办 API', description: '上海“一网通办”对话式办事助手：沙箱政务服务、登录、工作人员后台。', version: VERSION },
+      info: { title: '小申智能办 API', description: '上海“一网通办”对话式办事助手：沙箱政务服务、登录、工作人员后台。会话的 WebSocket（GET /api/sessions/{id}/ws）协议见 [/docs/websocket](/docs/websocket)。', version: VERSION },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
     transform: createJsonSchemaTransform({ skipList: ['/docs', '/docs/*', '/docs/json', '/docs/yaml', '/docs/static/*', '/docs/initOAuth', '/docs/uiConfig'] }),

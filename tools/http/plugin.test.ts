@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiServer, type ApiServer } from './app.js';
-import { apiDeps, createTestContext, type TestContext } from '../../test/context.js';
+import { apiDeps, createTestContext, TEST_DB_KIND, type TestContext } from '../../test/context.js';
 
 /** The HTTP API through the API server (fastify inject): auth, ownership, staff, bad input. */
 const CHINESE = /[\u4e00-\u9fff]/;
@@ -203,7 +203,7 @@ describe('HTTP API', () => {
       expectError(await call('GET', '/api/services?limit=abc'), 400);
       expectError(await call('GET', '/api/no/such/route'), 404);
       const health = await call('GET', '/api/health');
-      expect(health.body).toMatchObject({ ok: true, db: 'pglite' });
+      expect(health.body).toMatchObject({ ok: true, db: TEST_DB_KIND });
     });
   });
 

@@ -12,11 +12,13 @@ import {
 import type { Principal } from '../identity/principal.js';
 import type { GovService } from '../sandbox/gov-service.js';
 import { parseInput } from '../validation.js';
+import { guideData, registerGuide } from './guide.js';
 
 /**
  * The MCP server of the sandbox 一网通办 tools (tools/contract.ts). One server per
  * authenticated connection: the acting citizen is the `principal` it was created for,
- * never a tool argument. Transports are chosen at the edge (stdio.ts, http.ts).
+ * never a tool argument. Transports are chosen at the edge (app/mcp-stdio.ts, http.ts); both
+ * get the same tools, the transaction-flow resource and the `transact` prompt (guide.ts).
  */
 export const MCP_SERVER_INFO = { name: 'xiaoshen-gov-tools', version: '0.1.0' };
 
@@ -27,6 +29,12 @@ export interface McpServerOptions {
    * transcripts keep their roles. Any other client's transcript lines are kept as `client`.
    */
   trustedTranscript?: boolean;
+  /**
+   * Checked before every tool call: throws an AppError (e.g. 401) when the connection's
+   * identity is no longer valid. HTTP re-authenticates each request itself; the stdio entry
+   * uses this to notice that its token expired or was revoked.
+   */
+  authorize?: () => Promise<void>;
 }
 
 type ObjectSchema = z.ZodObject<z.ZodRawShape>;
@@ -49,11 +57,13 @@ export function toolError(err: unknown, log?: Logger, tool?: string): CallToolRe
 }
 
 export function createMcpServer(gov: GovService, principal: Principal, opts: McpServerOptions = {}): McpServer {
+  const guide = guideData();
   const server = new McpServer(MCP_SERVER_INFO, {
-    capabilities: { tools: {} },
-    instructions: '上海“一网通办”沙箱服务工具：检索事项、查看办事指南、查询本人信息和卡包、预填与提交申请、查询办件、转人工。'
-      + '办事人由连接的登录身份确定，参数中不需要也不能指定办事人。',
+    capabilities: { tools: {}, resources: {}, prompts: {} },
+    instructions: guide.spec.instructions,
   });
+  // How an outside agent goes about a transaction: a resource and a prompt (tools/mcp/guide.md).
+  registerGuide(server, gov.catalogue, guide);
 
   function tool<I extends ObjectSchema, O extends ObjectSchema>(
     name: string,
@@ -68,6 +78,7 @@ export function createMcpServer(gov: GovService, principal: Principal, opts: Mcp
       annotations: { openWorldHint: false, ...spec.annotations },
     }, async (args: Record<string, unknown>): Promise<CallToolResult> => {
       try {
+        await opts.authorize?.();
         const out = await run(parseInput(spec.input, args));
         return { content: [{ type: 'text', text: JSON.stringify(out) }], structuredContent: out as Record<string, unknown> };
       } catch (err) {

@@ -183,12 +183,13 @@ function onFrame(frame) {
   }
 }
 
-function send(text) {
+/** Sends what the citizen typed or pressed; a card's button carries its card's token (a stale card is refused). */
+function send(text, { cardToken } = {}) {
   const clean = String(text ?? '').trim();
   if (!clean || !state.socket) return;
   setAlert('');
   addMessage('citizen', clean);
-  state.socket.send({ type: 'message', text: clean, stream: true });
+  state.socket.send({ type: 'message', text: clean, stream: true, ...(cardToken ? { cardToken } : {}) });
 }
 
 /** Sends recorded (or provided) audio over the socket, as push-to-talk does. */

@@ -98,8 +98,9 @@ export function formatWaiting(seconds) {
 }
 
 /**
- * The session WebSocket (GET /api/sessions/:id/ws?token=). Reconnects with back-off unless
- * closed on purpose or the server said the session is gone (4401/4404/4409).
+ * The session WebSocket (GET /api/sessions/:id/ws, authenticated by its first frame
+ * {"type":"auth","token"}; see /docs/websocket). Reconnects with back-off unless closed on
+ * purpose or the server said the session is gone (4400/4401/4404/4409).
  */
 export class SessionSocket {
   constructor({ sessionId, token, onFrame, onStatus }) {
@@ -115,10 +116,12 @@ export class SessionSocket {
 
   connect() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const url = `${proto}//${location.host}/api/sessions/${encodeURIComponent(this.sessionId)}/ws?token=${encodeURIComponent(this.token ?? '')}`;
+    // No token in the URL (access logs, proxies): the first frame authenticates.
+    const url = `${proto}//${location.host}/api/sessions/${encodeURIComponent(this.sessionId)}/ws`;
     const ws = new WebSocket(url);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
+    ws.addEventListener('open', () => ws.send(JSON.stringify({ type: 'auth', token: this.token ?? '' })));
     ws.addEventListener('message', (ev) => {
       if (typeof ev.data !== 'string') return;
       let frame;
@@ -137,7 +140,7 @@ export class SessionSocket {
     ws.addEventListener('close', (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
-      if (this.closedOnPurpose || [4401, 4404, 4409].includes(ev.code)) {
+      if (this.closedOnPurpose || [4400, 4401, 4404, 4409].includes(ev.code)) {
         this.onStatus(this.closedOnPurpose ? 'closed' : 'gone');
         return;
       }
@@ -285,7 +288,7 @@ export function renderCard(card, { send, openGuide, big = false } = {}) {
           ? el('div', { class: 'card-skipped' }, el('h4', {}, '这次不办理'), el('ul', {}, card.skipped.map((k) => el('li', {}, k.reason ?? k.serviceName))))
           : null,
         el('div', { class: 'actions' }, actions.map((a, i) =>
-          el('button', { type: 'button', class: `${btnClass}${i === 0 ? ' primary' : ''}`, onclick: once(() => send(a.text ?? a.label)) }, a.label))));
+          el('button', { type: 'button', class: `${btnClass}${i === 0 ? ' primary' : ''}`, onclick: once(() => send(a.text ?? a.label, { cardToken: card.token })) }, a.label))));
     }
     case 'choices': {
       const options = Array.isArray(card.options) ? card.options : [];
@@ -294,7 +297,7 @@ export function renderCard(card, { send, openGuide, big = false } = {}) {
         el('div', { class: 'actions choices' }, options.map((o) => {
           const label = typeof o === 'string' ? o : o.label ?? o.value;
           const text = typeof o === 'string' ? o : o.text ?? o.label ?? o.value;
-          return el('button', { type: 'button', class: btnClass, onclick: once(() => send(text)) }, label);
+          return el('button', { type: 'button', class: btnClass, onclick: once(() => send(text, { cardToken: card.token })) }, label);
         })));
     }
     case 'receipt': {

@@ -173,7 +173,7 @@ function showTurn(turn) {
   // A message passed to staff during a live handoff: the agent stays silent, the screen as it was.
   if (!turn.reply && !turn.card) return;
   showReply(turn.reply);
-  const card = renderCard(turn.card, { send: sendText, big: true });
+  const card = renderCard(turn.card, { send: (text, opts) => sendText(text, 'touch', opts), big: true });
   $('card-area').replaceChildren(...(card ? [card] : []));
   // Service tiles stay available except while a question or confirmation is pending.
   $('tiles').hidden = Boolean(turn.awaiting);
@@ -225,7 +225,7 @@ async function speakText(text) {
 // ---- input: touch, text, voice --------------------------------------------------------------
 
 /** Sends what the citizen touched (a tile, a card's button) or typed; the screen says which. */
-function sendText(text, how = 'touch') {
+function sendText(text, how = 'touch', { cardToken } = {}) {
   const clean = String(text ?? '').trim();
   if (!clean || !person.socket) return;
   $('service-alert').textContent = '';
@@ -233,7 +233,7 @@ function sendText(text, how = 'touch') {
   stopSpeaking();
   person.waiting = true;
   touchActivity();
-  person.socket.send({ type: 'message', text: clean, stream: true, speak: true });
+  person.socket.send({ type: 'message', text: clean, stream: true, speak: true, ...(cardToken ? { cardToken } : {}) });
 }
 
 function stopSpeaking() {
