@@ -82,6 +82,11 @@ export interface Draft {
   /** The intent label the Turn reports (the policy's reading of the message). */
   act: Act;
   parts: string[];
+  /**
+   * What is spoken, part by part (kiosk TTS): a part's short form when it has one (no lists,
+   * no pre-filled values), otherwise the part itself. Optional for drafts of older checkpoints.
+   */
+  speech?: string[];
   card: Card | null;
   outcome: Outcome | null;
   application: { id: string; status: string } | null;
@@ -96,7 +101,7 @@ export interface Draft {
 }
 
 export const emptyDraft = (): Draft => ({
-  act: 'apply', parts: [], card: null, outcome: null, application: null, handoff: null, citations: [], service: null, support: [],
+  act: 'apply', parts: [], speech: [], card: null, outcome: null, application: null, handoff: null, citations: [], service: null, support: [],
 });
 
 const last = <T>(fallback: () => T) => Annotation<T>({ reducer: (_prev: T, next: T) => next, default: fallback });

@@ -33,7 +33,11 @@ export const ChoicesCard = z.object({
   /** The field the options answer, or 'service' for a choice of services. */
   field: z.string(),
   label: z.string(),
-  options: z.array(z.object({ value: z.string(), label: z.string(), text: z.string().optional() })),
+  /**
+   * `input`: not an answer but "type another" (a free-text field's suggestions end with it):
+   * the client puts the keyboard input in focus instead of sending anything.
+   */
+  options: z.array(z.object({ value: z.string(), label: z.string(), text: z.string().optional(), input: z.boolean().optional() })),
 });
 
 export const GuideCard = z.object({
@@ -87,5 +91,10 @@ export const TurnSchema = z.object({
   application: z.object({ id: z.string(), status: z.string() }).nullable(),
   handoff: z.object({ id: z.string(), reason: z.string() }).nullable(),
   citations: z.array(CitationSchema),
+  /**
+   * What is spoken (kiosk TTS): the point or the question only; the lists and pre-filled values
+   * stay on screen in `reply` and the card. Absent when it is the reply itself.
+   */
+  speech: z.string().optional(),
 });
 export type Turn = z.infer<typeof TurnSchema>;

@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   const sessionId = (created.json as { sessionId: string }).sessionId;
 
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
-  let options: { label: string; text?: string; value?: string }[] = [];
+  let options: { label: string; text?: string; value?: string; input?: boolean }[] = [];
   rl.setPrompt('您：');
   rl.prompt();
   try {
@@ -107,6 +107,8 @@ async function main(): Promise<void> {
       if (text === '/quit' || text === '/exit') break;
       // "1", "2", ... picks an option of the last card.
       const pick = /^\d+$/.test(text) ? options[Number(text) - 1] : undefined;
+      // 其他（手动输入）: not an answer; the citizen types their own.
+      if (pick?.input) { console.log('（请直接输入）'); rl.prompt(); continue; }
       if (pick) text = pick.text ?? pick.value ?? pick.label;
       if (!process.stdin.isTTY) console.log(text);
       const r = await send('POST', `/api/sessions/${sessionId}/messages`, { text }, token);

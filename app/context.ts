@@ -7,6 +7,7 @@ import { CATALOGUE_PATH, loadCatalogue, type Catalogue } from '../knowledge/cata
 import { GUIDES_DIR } from '../knowledge/guides.js';
 import { createIdentityProvider, loadTokenSecret, seedStaff, TokenSigner, type IdentityProvider } from '../tools/identity/index.js';
 import { GovService } from '../tools/sandbox/gov-service.js';
+import { deriveLicenceShareKey } from '../tools/sandbox/licence-share.js';
 import { loadSeedCitizens, seedSandbox, type SeedResult } from '../tools/sandbox/seed.js';
 import { MIGRATION_DIRS } from './migrations.js';
 
@@ -49,9 +50,10 @@ export async function createAppContext(config: Config, opts: AppContextOptions =
     const citizensFile = opts.citizensFile ?? config.SANDBOX_CITIZENS_FILE;
     const seed = await seedSandbox(db.pool, citizensFile ? loadSeedCitizens(citizensFile) : undefined);
     const staff = await seedStaff(db.pool, config.STAFF_USERNAME, config.STAFF_PASSWORD);
+    const tokenSecret = loadTokenSecret({ tokenSecret: config.TOKEN_SECRET, dataDir: config.DATA_DIR });
     const identity = createIdentityProvider({
       pool: db.pool,
-      signer: new TokenSigner(loadTokenSecret({ tokenSecret: config.TOKEN_SECRET, dataDir: config.DATA_DIR }), config.TOKEN_TTL_SECONDS, {
+      signer: new TokenSigner(tokenSecret, config.TOKEN_TTL_SECONDS, {
         kioskTtlSeconds: config.KIOSK_TOKEN_TTL_SECONDS,
       }),
       throttle: { maxFailures: config.STAFF_LOGIN_MAX_FAILURES, lockoutSeconds: config.STAFF_LOCKOUT_SECONDS },
@@ -63,7 +65,9 @@ export async function createAppContext(config: Config, opts: AppContextOptions =
       cataloguePath: opts.cataloguePath ?? CATALOGUE_PATH,
       guidesDir: opts.guidesDir ?? GUIDES_DIR,
     };
-    const gov = new GovService(db.pool, { catalogue: data.catalogue, guidesDir: data.guidesDir, ...(opts.now ? { now: opts.now } : {}) });
+    const gov = new GovService(db.pool, { catalogue: data.catalogue, guidesDir: data.guidesDir, ...(opts.now ? { now: opts.now } : {}),
+      // 出示 codes are signed with a key of their own, derived from the token secret (shared by replicas).
+      licenceShareKey: deriveLicenceShareKey(tokenSecret) });
     log.info({ db: db.kind, migrationsApplied: migrationsApplied.length, seed, staff, login: identity.methods }, 'app context ready');
     let closed = false;
     return {

@@ -196,6 +196,13 @@ function checkLexicons(cat: Catalogue, paths: DataPaths, p: (w: string, m: strin
   }
   for (const s of cat.services) {
     for (const f of s.fields ?? []) {
+      // A suggestion touched on the card is sent as its text: the NLU must read it as that value.
+      for (const option of f.suggestions ?? []) {
+        const r = engine.understandSync(option, { service: s.id });
+        if (!r.acts.some((a) => a.type === 'inform' && a.field === f.key && a.value === option)) {
+          p(`services.${s.id}.fields.${f.key}`, `suggestion "${option}" is not read as ${f.key} = "${option}" (agent/nlu/lexicon/slots.yaml)`);
+        }
+      }
       if (f.source !== 'ask' || !f.options?.length || f.optional) continue;
       for (const option of f.options) {
         const hint = `${f.label}改成${option}`;

@@ -37,6 +37,11 @@ export const FieldSchema = z
     label: z.string().min(1),
     source: z.enum(['profile', 'ask', 'derived']),
     options: z.array(z.string().min(1)).optional(),
+    /**
+     * Free-text ask fields: common answers offered to touch (a card of choices, with a way to
+     * type another). Unlike `options`, any other valid value is still accepted.
+     */
+    suggestions: z.array(z.string().min(1).max(30)).min(1).max(16).optional(),
     when: ConditionSchema.optional(),
     note: z.string().optional(),
     value: z.string().optional(),
@@ -54,7 +59,21 @@ export const FieldSchema = z
     /** Where a government-record value is corrected, when it cannot be edited here. */
     correct_at: z.string().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((f, ctx) => {
+    if (!f.suggestions) return;
+    if (f.source !== 'ask' || f.options || f.optional) {
+      ctx.addIssue({ code: 'custom', path: ['suggestions'], message: 'suggestions are for free-text ask fields (no options, not optional)' });
+    }
+    if (new Set(f.suggestions).size !== f.suggestions.length) ctx.addIssue({ code: 'custom', path: ['suggestions'], message: 'suggestions repeat a value' });
+    const v = f.validate;
+    for (const s of f.suggestions) {
+      const n = [...s].length;
+      if (v && ((v.min_length && n < v.min_length) || (v.max_length && n > v.max_length) || (v.pattern && !new RegExp(v.pattern, 'u').test(s)))) {
+        ctx.addIssue({ code: 'custom', path: ['suggestions'], message: `suggestion "${s}" does not pass the field's own validation` });
+      }
+    }
+  });
 export type ServiceField = z.infer<typeof FieldSchema>;
 
 export const RuleSchema = z

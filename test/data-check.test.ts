@@ -61,4 +61,14 @@ describe('data check', () => {
     const problems = checkData({ catalogue: file, spec: null }).join('\n');
     expect(problems).toMatch(/"申领依据改成好的" is not read as a change of basis to "好的"/);
   });
+
+  it('catches a suggestion the NLU would not read as that value (a touch that fills nothing)', () => {
+    const file = variant((c) => {
+      const f = svc(c, 'criminal_record_certificate').fields!.find((x) => x.key === 'destination')!;
+      f.suggestions = [...(f.suggestions as string[]), '好的吧'];
+    });
+    const problems = checkData({ catalogue: file, spec: null }).join('\n');
+    expect(problems).toMatch(/suggestion "好的吧" is not read as destination = "好的吧"/);
+    expect(problems).not.toMatch(/suggestion "新西兰"/);
+  });
 });

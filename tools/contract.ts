@@ -122,6 +122,8 @@ export const PrefilledField = z.object({
   /** What a citizen or staff member is shown: ID numbers, phones and accounts masked. */
   display: z.string().nullable(),
   options: z.array(z.string()).optional(),
+  /** A free-text field's common answers, offered to touch; any other valid value is accepted too. */
+  suggestions: z.array(z.string()).optional(),
   /** The field applies given the values so far (its `when` condition holds). */
   applies: z.boolean(),
   /** The citizen may replace the pre-filled value (e.g. mailing address, bank account). */

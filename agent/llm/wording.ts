@@ -25,6 +25,7 @@ export function turnFacts(state: Pick<State, 'task'>, out: Turn): string[] {
     for (const f of task.prefill?.fields ?? []) {
       add(f.display);
       for (const o of f.options ?? []) add(o);
+      for (const o of f.suggestions ?? []) add(o);
     }
     for (const [k, v] of Object.entries(task.values)) if (!/account|id_number|phone/.test(k)) add(v);
   } else if (task?.kind === 'withdraw') add(task.applicationId);

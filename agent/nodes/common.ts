@@ -19,6 +19,8 @@ const RANK: Record<Outcome, number> = { answered: 1, declined: 2, handoff: 3, su
 /** The turn's draft with more said (parts append; the strongest outcome stays; a card replaces). */
 export function said(state: State, more: {
   part?: string | null;
+  /** The part as spoken (its point or question only); the part itself when absent. */
+  speech?: string | null;
   card?: Card | null;
   outcome?: Outcome;
   application?: Draft['application'];
@@ -32,6 +34,7 @@ export function said(state: State, more: {
   return {
     act: d.act,
     parts: more.part ? [...d.parts, more.part] : d.parts,
+    speech: more.part ? [...(d.speech ?? d.parts), more.speech ?? more.part] : d.speech ?? d.parts,
     card: more.card !== undefined ? more.card : d.card,
     outcome,
     application: more.application ?? d.application,

@@ -114,7 +114,7 @@ export function smalltalk(state: State): Update {
     : kind === 'bye' ? say('bye')
     : kind === 'out_of_scope' ? say('out_of_scope')
     : say('not_understood');
-  return { plan: next(state), draft: said(state, { part, service: null, ...(kind === 'out_of_scope' ? { outcome: 'answered' as const } : {}) }) };
+  return { plan: next(state), draft: said(state, { part, ...(kind === 'greeting' ? { speech: say('greeting_spoken') } : {}), service: null, ...(kind === 'out_of_scope' ? { outcome: 'answered' as const } : {}) }) };
 }
 
 /** Keeps what else the citizen asked, and says it will be taken up. */

@@ -16,8 +16,10 @@ export async function finish(state: State, runtime: NodeRuntime): Promise<Update
   const task = state.task;
   const choosing = d.card?.type === 'choices' && d.card.field === 'service';
   const awaiting = task?.awaiting ?? (choosing ? 'service' : null);
+  const reply = d.parts.filter(Boolean).join('\n\n') || (d.relayed ? '' : say('not_understood'));
+  const spoken = (d.speech ?? d.parts).filter(Boolean).join('');
   const draftTurn: Turn = {
-    reply: d.parts.filter(Boolean).join('\n\n') || (d.relayed ? '' : say('not_understood')),
+    reply,
     act: d.act,
     service: task?.service ?? d.service,
     awaiting,
@@ -27,7 +29,9 @@ export async function finish(state: State, runtime: NodeRuntime): Promise<Update
     handoff: d.handoff,
     citations: d.citations,
   };
-  const turn = await wordTurn(ctx, state, draftTurn);
+  const worded = await wordTurn(ctx, state, draftTurn);
+  // The short spoken form, when there is one (a model's rewording changes the reply, not it).
+  const turn: Turn = spoken && spoken !== d.parts.filter(Boolean).join('') ? { ...worded, speech: spoken } : worded;
   const at = new Date().toISOString();
   const token = d.card && (d.card.type === 'confirm' || d.card.type === 'choices') ? d.card.token : null;
   // A handoff made this turn (asked for, or a review on submission): staff have the case now.

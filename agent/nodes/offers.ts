@@ -15,7 +15,7 @@ import { contextOf, next, said, serviceTask, step, type NodeRuntime } from './co
 export async function offers(state: State, runtime: NodeRuntime): Promise<Update> {
   const { greeting } = step(state, 'offers');
   const ctx = contextOf(runtime);
-  if (!ctx.tools) return { plan: next(state), draft: said(state, { part: greeting ? say('greeting') : say('need_login', { service: '查询可享待遇' }) }) };
+  if (!ctx.tools) return { plan: next(state), draft: said(state, { part: greeting ? say('greeting') : say('need_login', { service: '查询可享待遇' }), ...(greeting ? { speech: say('greeting_spoken') } : {}) }) };
   let list: OfferView[];
   try {
     list = await ctx.tools.listOffers(!greeting);
@@ -26,19 +26,21 @@ export async function offers(state: State, runtime: NodeRuntime): Promise<Update
   // A conversation already on a form is not interrupted by an offer.
   const first = state.task ? undefined : list[0];
   if (!first) {
-    return { plan: next(state), draft: said(state, { part: greeting ? say('greeting') : say('offers_none'), ...(greeting ? {} : { outcome: 'answered' as const }) }) };
+    return { plan: next(state), draft: said(state, { part: greeting ? say('greeting') : say('offers_none'), ...(greeting ? { speech: say('greeting_spoken') } : { outcome: 'answered' as const }) }) };
   }
   let prefill: Prefill;
   try {
     prefill = await ctx.tools.prefill(first.serviceId, {});
   } catch (err) {
     if (!(err instanceof ToolError)) throw err;
-    return { plan: next(state), draft: said(state, { part: greeting ? say('greeting') : say('offers_none') }) };
+    return { plan: next(state), draft: said(state, { part: greeting ? say('greeting') : say('offers_none'), ...(greeting ? { speech: say('greeting_spoken') } : {}) }) };
   }
   const amount = first.amount ? say('offer_amount', { amount: first.amount.text, explain: first.amount.explain }) : '';
   const vars = { title: first.title, department: first.department, why: first.why.join('，') };
   const name = prefill.fields.find((f) => f.key === 'name')?.display;
   let part = (greeting ? (name ? say('offer_greeting', { name, ...vars }) : say('offer_greeting_anonymous', vars)) : say('offer_intro', vars)) + amount;
+  // Spoken: what can be had; why, how much and what else are on the screen.
+  const speech = greeting ? (name ? say('offer_greeting_spoken', { name, title: first.title }) : say('offer_greeting_anonymous_spoken', { title: first.title })) : say('offer_intro_spoken', { title: first.title });
   const rest = list.slice(1);
   if (rest.length) {
     const items = rest.map((o) => (o.amount ? say('offer_item', { title: o.title, amount: o.amount.text }) : say('offer_item_plain', { title: o.title }))).join('、');
@@ -55,7 +57,7 @@ export async function offers(state: State, runtime: NodeRuntime): Promise<Update
     task,
     focus: { service: first.serviceId, offered: false },
     plan: next(state, { then: [{ type: 'prompt' }] }),
-    draft: said(state, { part, service: first.serviceId }),
+    draft: said(state, { part, speech, service: first.serviceId }),
   };
 }
 

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { notEditableMessage } from '../../knowledge/catalogue.js';
-import type { BundlePrefill, Prefill } from '../../tools/contract.js';
+import type { BundlePrefill, Prefill, PrefilledField } from '../../tools/contract.js';
 import { ToolError } from '../context.js';
 import { say } from '../responses.js';
 import type { ServiceTask, State, Update, WithdrawTask } from '../state.js';
 import type { Card } from '../turn.js';
+
+type ChoicesCard = Extract<Card, { type: 'choices' }>;
 import { cardToken, contextOf, formView, next, profileSummary, said, serviceTask, step, type NodeRuntime } from './common.js';
 
 /**
@@ -135,22 +137,25 @@ export function prompt(state: State, runtime: NodeRuntime): Update {
   const p = task.prefill;
   const name = p.serviceName;
   const intro = task.awaiting !== null || task.offer ? '' : task.bundle ? bundleIntro(p) : say('prefilled_intro', { service: name, summary: profileSummary(p) });
+  // Spoken: that the form is pre-filled, not what it was filled with (that is on the screen).
+  const introSpoken = task.awaiting !== null || task.offer || task.bundle ? intro : say('prefilled_intro_spoken', { service: name });
   const key = p.missing[0];
   if (key) {
     const field = p.fields.find((f) => f.key === key);
     const label = field?.label ?? key;
     const options = field?.options ?? [];
+    const suggested = !options.length && (field?.suggestions?.length ?? 0) > 0;
     const question = options.length
       ? say(brief ? 'ask_brief_options' : 'ask_field_options', { service: name, label, options: options.join('、') })
+      : suggested ? say(brief ? 'ask_brief_suggestions' : 'ask_field_suggestions', { service: name, label })
       : say(brief ? 'ask_brief' : 'ask_field', { service: name, label });
-    const card: Card | null = options.length
-      ? { type: 'choices', token: cardToken(task.service, key, options, state.history.length), field: key, label, options: options.map((o) => ({ value: o, label: o })) }
-      : null;
+    const spokenQuestion = options.length ? say('ask_options_spoken', { label }) : question;
+    const card = fieldCard(task.service, key, label, field, state.history.length);
     return {
       task: { ...task, awaiting: key },
-      choices: card && card.type === 'choices' ? { field: key, options: card.options } : null,
+      choices: card ? choicesMemo(card) : null,
       plan: next(state),
-      draft: said(state, { part: intro + question, card, service: task.service }),
+      draft: said(state, { part: intro + question, speech: introSpoken + spokenQuestion, card, service: task.service }),
     };
   }
   // Everything is there: the same certificate for the same purpose today is reported, not made again.
@@ -160,7 +165,33 @@ export function prompt(state: State, runtime: NodeRuntime): Update {
   const text = brief && task.awaiting === 'confirm' ? say('confirm_brief')
     : task.offer ? say('offer_confirm_prompt', { fields: task.offer.confirm.join('、') || '信息' })
     : intro + say('confirm_prompt', { amend_hint: amendHint(task) });
-  return { task: shown, choices: null, plan: next(state), draft: said(state, { part: text, card: confirmationCard(shown, state), service: task.service }) };
+  const speech = brief && task.awaiting === 'confirm' ? text
+    : task.offer ? say('offer_confirm_prompt_spoken')
+    : introSpoken + say('confirm_prompt_spoken');
+  return { task: shown, choices: null, plan: next(state), draft: said(state, { part: text, speech, card: confirmationCard(shown, state), service: task.service }) };
+}
+
+/**
+ * The card of choices for a field: its options; or, for a free-text field, its suggestions
+ * (catalogue data) and a last button that puts the keyboard in focus to type another.
+ */
+function fieldCard(service: string, key: string, label: string, field: PrefilledField | undefined, n: number): ChoicesCard | null {
+  const options = field?.options ?? [];
+  const suggestions = options.length ? [] : field?.suggestions ?? [];
+  const list = options.length ? options : suggestions;
+  if (!list.length) return null;
+  return {
+    type: 'choices', token: cardToken(service, key, list, n), field: key, label,
+    options: [
+      ...list.map((o) => ({ value: o, label: o })),
+      ...(suggestions.length ? [{ value: '', label: say('choice_type_in'), input: true }] : []),
+    ],
+  };
+}
+
+/** What "第二个" / "最后一个" pick from: the card's answers (not its type-another button). */
+function choicesMemo(card: ChoicesCard): { field: string; options: ChoicesCard['options'] } {
+  return { field: card.field, options: card.options.filter((o) => !o.input) };
 }
 
 export function confirmationCard(task: ServiceTask, state: Pick<State, 'history'>): Card {
@@ -216,15 +247,14 @@ export function reask(state: State): Update {
   const answer = state.input.trim();
   let part = options.length
     ? answer && [...answer].length <= 16 ? say('ask_again', { answer, label, options: options.join('、') }) : say('ask_again_plain', { label, options: options.join('、') })
+    : field?.suggestions?.length ? say('ask_again_suggestions', { label })
     : say('ask_again_free', { label });
   const misses = task.misses + 1;
   if (misses >= 2) part += say('ask_again_handoff');
-  const card: Card | null = options.length
-    ? { type: 'choices', token: cardToken(task.service, task.awaiting, options, state.history.length), field: task.awaiting, label, options: options.map((o) => ({ value: o, label: o })) }
-    : null;
+  const card = fieldCard(task.service, task.awaiting, label, field, state.history.length);
   return {
     task: { ...task, misses },
-    choices: card?.type === 'choices' ? { field: task.awaiting, options: card.options } : state.choices,
+    choices: card ? choicesMemo(card) : state.choices,
     plan: next(state),
     draft: said(state, { part, card, service: task.service }),
   };

@@ -197,7 +197,8 @@ export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOpt
         }
         await deltas.drained();
         send({ type: 'turn', turn });
-        if (flags.speak && turn.reply) await speakReply(turn.reply);
+        // The short spoken form when the turn has one: the point; the details are on the screen.
+        if (flags.speak && turn.reply) await speakReply(turn.speech ?? turn.reply);
         else avatar('idle');
       };
 

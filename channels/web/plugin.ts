@@ -42,8 +42,9 @@ interface SandboxCitizen {
 
 /**
  * The three pages — the citizen app `/`, the in-hall kiosk `/kiosk`, the staff console
- * `/staff` — their assets under `/static/`, and `GET /api/web/config`, which tells a page
- * what this deployment offers (sandbox login, kiosk idle timeout, voice).
+ * `/staff` — and the no-login licence verification page `/verify`, their assets under
+ * `/static/`, and `GET /api/web/config`, which tells a page what this deployment offers
+ * (sandbox login, kiosk idle timeout, voice).
  */
 export const webPages: FastifyPluginAsync<WebPagesOptions> = async (app, opts) => {
   const { config, voice } = opts;
@@ -89,6 +90,8 @@ export const webPages: FastifyPluginAsync<WebPagesOptions> = async (app, opts) =
   app.get('/', page, (req, reply) => send(req, reply, 'app.html'));
   app.get('/kiosk', page, (req, reply) => send(req, reply, 'kiosk.html'));
   app.get('/staff', page, (req, reply) => send(req, reply, 'staff.html'));
+  // No login: a verifier opens it by scanning a licence's 出示 QR code (the signed code is in ?c=).
+  app.get('/verify', page, (req, reply) => send(req, reply, 'verify.html'));
   app.get('/static/:file', page, (req, reply) => {
     const name = (req.params as { file: string }).file;
     if (!/^[a-z0-9-]+\.(js|css|svg|png)$/.test(name)) throw notFound('文件');

@@ -7,13 +7,14 @@ import {
 } from '../contract.js';
 import type { IdentityProvider } from '../identity/provider.js';
 import type { GovService } from '../sandbox/gov-service.js';
+import { LicenceShare, LicenceVerification, originOf } from '../sandbox/licence-share.js';
 import { HandoffDetail, HandoffMessage, HandoffSummary, MyHandoff, ReviewItem } from '../sandbox/schemas.js';
 import { bearerAuth, bearerToken, citizenOf, requirePrincipal, staffOf } from './auth.js';
 import { ErrorBody } from './errors.js';
 import {
   FullViewBody, HandoffQueueQuery, Health, IdParams, KioskCardLoginBody, KioskHeaders, LoginResponse, MessagesQuery, NoteBody,
   OfferAnswerBody, OffersQuery, ReasonBody, ReviewQueueQuery, SandboxLoginBody, ServiceDetail, ServicesQuery, StaffLoginBody, SubmitBody,
-  SubmitBundleBody, SubmitHeaders, TextBody, WithdrawBody,
+  SubmitBundleBody, SubmitHeaders, TextBody, VerifyParams, WithdrawBody,
 } from './schemas.js';
 
 export interface GovApiOptions {
@@ -74,6 +75,33 @@ export const govApiPlugin: FastifyPluginAsyncZod<GovApiOptions> = async (app, { 
   app.get('/api/me/licences', {
     preValidation: citizen, schema: { tags: ['me'], summary: '本人电子证照（卡包），含已出具的证明', security: secured, response: { 200: z.array(Licence), ...errors } },
   }, async (req) => gov.citizens.licences(citizenOf(req)));
+
+  // 出示 and 核验 (issue #14): the holder's signed code and QR, the certificate card to keep,
+  // and the no-login verification a scanned QR opens. None of it may be kept by a shared cache.
+  const noStore = async (_req: unknown, reply: { header(k: string, v: string): unknown }) => void reply.header('cache-control', 'no-store');
+  app.get('/api/me/licences/:id/share', {
+    preValidation: citizen, onRequest: noStore,
+    schema: { tags: ['me'], summary: '出示电子证照：核验二维码（仅持证人本人）', security: secured, params: IdParams, response: { 200: LicenceShare, ...errors } },
+  }, async (req) => gov.licenceShare.share(citizenOf(req), req.params.id, verifyOrigin(req.headers, req.protocol)));
+
+  app.get('/api/me/licences/:id/card', {
+    preValidation: citizen, onRequest: noStore,
+    schema: { tags: ['me'], summary: '下载电子证照卡面（SVG 图片，含核验二维码）', security: secured, params: IdParams, response: { 200: z.string().describe('SVG 图片（image/svg+xml，附件下载）'), ...errors } },
+  }, async (req, reply) => {
+    const card = await gov.licenceShare.card(citizenOf(req), req.params.id, verifyOrigin(req.headers, req.protocol));
+    return reply
+      .type('image/svg+xml; charset=utf-8')
+      .header('content-disposition', `attachment; filename="licence.svg"; filename*=UTF-8''${encodeURIComponent(card.filename)}`)
+      .send(card.svg);
+  });
+
+  app.get('/api/verify/:code', {
+    onRequest: noStore,
+    schema: {
+      tags: ['verify'], summary: '核验电子证照（扫码，无需登录）：仅返回证照名称、签发机关、脱敏持证人、日期与是否有效',
+      params: VerifyParams, response: { 200: LicenceVerification, ...errors },
+    },
+  }, async (req) => gov.licenceShare.verify(req.params.code));
 
   app.get('/api/me/applications', {
     preValidation: citizen, schema: { tags: ['me'], summary: '本人办件列表', security: secured, response: { 200: z.array(Application), ...errors } },
@@ -229,6 +257,16 @@ export const govApiPlugin: FastifyPluginAsyncZod<GovApiOptions> = async (app, { 
     schema: { tags: ['staff'], summary: '不予通过（须说明原因）', security: secured, params: IdParams, body: ReasonBody, response: { 200: Application, ...errors } },
   }, async (req) => gov.review.reject(staffOf(req), req.params.id, req.body.reason));
 };
+
+/**
+ * Where the verification page is, for the QR URL: the request's host, with the scheme a
+ * TLS-terminating proxy reports (deploy/nginx.conf sets X-Forwarded-Proto). Trusting it is harmless here: it only shapes the caller's own QR URL.
+ */
+function verifyOrigin(headers: { host?: string; 'x-forwarded-proto'?: string | string[] }, protocol: string): string {
+  const h = headers['x-forwarded-proto'];
+  const forwarded = (Array.isArray(h) ? h[0] : h)?.split(',')[0]?.trim().toLowerCase();
+  return originOf(forwarded === 'https' || forwarded === 'http' ? forwarded : protocol, headers.host);
+}
 
 /** The idempotency key of a submission: the Idempotency-Key header or the body's field, which must agree. */
 function idempotencyKeyOf(header: string | undefined, field: string | undefined): string {

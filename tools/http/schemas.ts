@@ -14,6 +14,8 @@ export const KioskCardLoginBody = z.object({
 export const KioskHeaders = z.looseObject({ 'x-kiosk-device-key': z.string().max(256).optional() });
 
 export const IdParams = z.object({ id: z.string().min(1).max(64) });
+/** A licence's 出示 code as scanned: checked by its signature, not by shape, so any malformed code gets the same refusal. */
+export const VerifyParams = z.object({ code: z.string().max(512) });
 
 export const ServicesQuery = z.object({
   q: z.string().min(1).max(500).optional(),

@@ -5,6 +5,7 @@ import { BundleService } from './bundle-service.js';
 import { CatalogueService } from './catalogue-service.js';
 import { CitizenService } from './citizen-service.js';
 import { HandoffService } from './handoff-service.js';
+import { LicenceShareService } from './licence-share.js';
 import { OfferService } from './offer-service.js';
 import { ReviewService } from './review-service.js';
 import { ServiceContext, type SessionDirectory } from './service-context.js';
@@ -19,6 +20,8 @@ export interface GovServiceOptions {
   now?: () => Date;
   /** Who owns a session and what was said in it (wired by the composition root). */
   sessions?: SessionDirectory;
+  /** Signs 出示 codes of e-licences (deriveLicenceShareKey of the token secret); random per process when absent. */
+  licenceShareKey?: Uint8Array;
 }
 
 /**
@@ -38,6 +41,8 @@ export class GovService {
   readonly bundles: BundleService;
   readonly handoffs: HandoffService;
   readonly review: ReviewService;
+  /** 出示 (a signed QR code) and no-login verification of e-licences. */
+  readonly licenceShare: LicenceShareService;
   private readonly ctx: ServiceContext;
 
   constructor(private readonly pool: pg.Pool, opts: GovServiceOptions = {}) {
@@ -50,6 +55,7 @@ export class GovService {
     this.bundles = new BundleService(this.ctx, this.applications);
     this.handoffs = new HandoffService(this.ctx, this.bundles);
     this.review = new ReviewService(this.ctx);
+    this.licenceShare = new LicenceShareService(this.ctx, opts.licenceShareKey);
   }
 
   /** Status changes and staff messages, for live delivery by the channels. */

@@ -185,6 +185,7 @@ export function buildPrefill(service: Service, given: Values, sources: ProfileSo
       value: f.mask ? display : value,
       display,
       ...(f.options ? { options: f.options } : {}),
+      ...(f.suggestions ? { suggestions: f.suggestions } : {}),
       applies: fieldApplies(f, merged),
       editable: isEditable(f),
       ...(f.optional ? { optional: true } : {}),

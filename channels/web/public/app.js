@@ -1,7 +1,7 @@
 // The citizen app chat (`/`): sandbox login, chat over the session WebSocket with streamed
 // replies and cards, push-to-talk, 我的办件 and 卡包.
 import {
-  api, el, formatTime, loadGuide, PushToTalk, renderCard, renderCitations, renderGuide, sendAudioClip,
+  api, el, formatTime, icon, loadGuide, PushToTalk, renderCard, renderCitations, renderGuide, sendAudioClip,
   SessionSocket, STATUS_LABEL, HANDOFF_STATUS_LABEL, updateHandoffCards,
 } from './common.js';
 
@@ -83,7 +83,9 @@ async function startSession(existing) {
   $('logout').hidden = false;
   $('whoami').textContent = `已登录：${state.name}`;
   connect();
-  $('composer-input').focus();
+  // Opens at the newest message (a restored conversation too), with the cursor in the input.
+  $('composer-input').focus({ preventScroll: true });
+  scrollDown({ instant: true });
 }
 
 function restoreTurns(turns) {
@@ -205,7 +207,7 @@ function sendAudio(bytes, format) {
 function addMessage(role, text, { streaming = false, voice = false, from } = {}) {
   const who = from ?? { citizen: '我', agent: '小申', staff: '人工客服', system: '通知' }[role];
   const li = el('li', { class: `msg ${role}${streaming ? ' streaming' : ''}` },
-    el('div', { class: 'from' }, voice ? `${who} · 🎤 语音` : who),
+    el('div', { class: 'from' }, voice ? [`${who} · `, icon('mic'), '语音'] : who),
     el('div', { class: 'bubble' }, text));
   if (streaming) li.setAttribute('aria-busy', 'true');
   $('log').append(li);
@@ -251,9 +253,35 @@ function retireCards() {
   }
 }
 
-function scrollDown() {
-  const last = $('log').lastElementChild;
-  last?.scrollIntoView?.({ block: 'end', behavior: 'smooth' });
+/**
+ * Brings the newest message into view above the input bar. The bar (.dock) is sticky at the
+ * bottom of the screen, so scrolling the page to its end leaves the newest message, and its
+ * card's buttons, just above it (scrollIntoView({block: 'end'}) put them under the bar).
+ */
+function scrollDown({ instant = false } = {}) {
+  if ($('chat-view').hidden) return;
+  const smooth = !instant && !matchMedia('(prefers-reduced-motion: reduce)').matches;
+  window.scrollTo({ top: document.documentElement.scrollHeight, behavior: smooth ? 'smooth' : 'auto' });
+}
+
+/**
+ * The input bar grows when a notice or 小申正在思考… shows in it. If the conversation was at
+ * its newest message, it stays there, rather than the bar growing over the newest buttons.
+ */
+function keepNewestAboveDock() {
+  const dock = document.querySelector('.dock');
+  if (!dock || typeof ResizeObserver === 'undefined') return;
+  let atEnd = true;
+  const measure = () => {
+    atEnd = window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 8;
+  };
+  window.addEventListener('scroll', measure, { passive: true });
+  let height = dock.offsetHeight;
+  new ResizeObserver(() => {
+    const grew = dock.offsetHeight > height;
+    height = dock.offsetHeight;
+    if (grew && atEnd) scrollDown({ instant: true });
+  }).observe(dock);
 }
 
 function setAlert(text) {
@@ -268,8 +296,11 @@ async function openGuide(serviceId, section, opener) {
   dialog.addEventListener('close', () => opener?.focus?.(), { once: true });
   try {
     body.replaceChildren(renderGuide(await loadGuide(serviceId), section));
-    body.querySelector('.highlight')?.scrollIntoView?.();
-    $('guide-title')?.focus();
+    // Focus first, without scrolling (focusing the title used to scroll the guide back to its
+    // top), then bring the cited section to the top of the dialog and keep it there.
+    const cited = body.querySelector('.highlight');
+    $('guide-title')?.focus({ preventScroll: true });
+    if (cited) body.scrollTop += cited.getBoundingClientRect().top - body.getBoundingClientRect().top;
   } catch (err) {
     body.replaceChildren(el('p', { role: 'alert' }, err.message));
   }
@@ -304,15 +335,85 @@ async function refreshLicences() {
     const items = Array.isArray(res) ? res : res?.licences ?? [];
     list.replaceChildren(...(items.length ? items.map((l) => el('li', {},
       el('article', { class: `card licence ${l.source === 'issued' ? 'card-receipt' : ''}`, 'aria-label': l.name },
-        el('h3', {}, `🪪 ${l.name}`),
+        el('h3', {}, icon('idcard'), ` ${l.name}`),
         el('dl', { class: 'fields' },
           el('dt', {}, '签发机关'), el('dd', {}, l.issuer),
           el('dt', {}, '证照编号'), el('dd', {}, l.number),
           el('dt', {}, '签发时间'), el('dd', {}, formatTime(l.issuedAt)),
           l.validUntil ? [el('dt', {}, '有效期至'), el('dd', {}, l.validUntil)] : null,
-          l.applicationId ? [el('dt', {}, '来源办件'), el('dd', {}, l.applicationId)] : null)))) : [el('li', { class: 'muted' }, '卡包暂无证照。')]));
+          l.applicationId ? [el('dt', {}, '来源办件'), el('dd', {}, l.applicationId)] : null),
+        licenceShowing(l)))) : [el('li', { class: 'muted' }, '卡包暂无证照。')]));
   } catch (err) {
     list.replaceChildren(el('li', { role: 'alert' }, err.message));
+  }
+}
+
+/**
+ * 出示 (issue #14): a button that opens, under the licence, the QR code a verifier scans (drawn
+ * by the server: GET /api/me/licences/:id/share), what it shows of the licence, and 下载 (the
+ * certificate card as an SVG image the citizen keeps).
+ */
+function licenceShowing(l) {
+  const panel = el('div', { class: 'licence-show', id: `show-${l.id}`, hidden: true, 'aria-live': 'polite' });
+  const button = el('button', {
+    type: 'button', class: 'btn small primary', 'aria-expanded': 'false', 'aria-controls': panel.id,
+    onclick: () => void toggleShowing(l, panel, button),
+  }, '出示');
+  return [el('div', { class: 'actions' }, button), panel];
+}
+
+async function toggleShowing(l, panel, button) {
+  if (!panel.hidden) {
+    panel.hidden = true;
+    button.setAttribute('aria-expanded', 'false');
+    button.textContent = '出示';
+    return;
+  }
+  panel.hidden = false;
+  button.setAttribute('aria-expanded', 'true');
+  button.textContent = '收起';
+  panel.replaceChildren(el('p', { class: 'muted' }, '正在生成核验二维码…'));
+  try {
+    const share = await api(`/api/me/licences/${encodeURIComponent(l.id)}/share`, { token: state.token });
+    const f = share.licence;
+    const status = el('p', { class: 'licence-show-status', role: 'status' });
+    const qr = el('img', { class: 'licence-qr', src: share.qr, width: 240, height: 240, alt: `${f.name}核验二维码，请出示给核验人扫描` });
+    // Shown on white with its quiet zone, large enough to scan from a phone screen.
+    Object.assign(qr.style, { display: 'block', margin: '8px auto', background: '#fff', maxWidth: '100%', height: 'auto' });
+    panel.replaceChildren(
+      qr,
+      el('p', { class: 'muted' }, share.valid ? '请核验人扫描二维码，查看证照真伪与有效期。' : '该证照当前无效，核验人扫码将看到“无效”。'),
+      el('dl', { class: 'fields' },
+        el('dt', {}, '证照'), el('dd', {}, f.name),
+        el('dt', {}, '持证人'), el('dd', {}, f.holder),
+        el('dt', {}, '签发日期'), el('dd', {}, f.issuedOn),
+        el('dt', {}, '有效期至'), el('dd', {}, f.validity)),
+      el('div', { class: 'actions' },
+        el('button', { type: 'button', class: 'btn small', onclick: () => void downloadLicence(l, share.filename, status) }, '下载')),
+      status);
+  } catch (err) {
+    panel.replaceChildren(el('p', { role: 'alert' }, err.message));
+  }
+}
+
+/** Downloads the certificate card (an SVG image with the QR code) under its Chinese file name. */
+async function downloadLicence(l, filename, status) {
+  status.textContent = '正在下载…';
+  try {
+    const res = await fetch(`/api/me/licences/${encodeURIComponent(l.id)}/card`, { headers: { authorization: `Bearer ${state.token}` } });
+    if (!res.ok) {
+      const data = await res.json().catch(() => null);
+      throw new Error(data?.error?.message ?? '下载失败，请稍后再试。');
+    }
+    const url = URL.createObjectURL(await res.blob());
+    const a = el('a', { href: url, download: filename });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    status.textContent = `已下载：${filename}`;
+  } catch (err) {
+    status.textContent = err.message || '下载失败，请检查网络后重试。';
   }
 }
 
@@ -408,8 +509,11 @@ function setupMic() {
 // ---- start --------------------------------------------------------------------------------
 
 async function main() {
+  // The page decides where a reload opens (at the newest message), not the browser's memory.
+  if ('scrollRestoration' in history) history.scrollRestoration = 'manual';
   setupTabs();
   setupMic();
+  keepNewestAboveDock();
   $('composer').addEventListener('submit', (e) => {
     e.preventDefault();
     const input = $('composer-input');

@@ -50,6 +50,37 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/**
+ * Line icons drawn as inline SVG (24×24, stroked in the text colour), so they look the same on
+ * every device, with or without an emoji font. The same paths are inlined in the pages' HTML.
+ */
+export const ICON_PATHS = {
+  landmark: 'M3 21h18M4 10h16M12 3 3 8h18zM6 10v8M10 10v8M14 10v8M18 10v8',
+  mic: 'M12 3a3 3 0 0 0-3 3v6a3 3 0 0 0 6 0V6a3 3 0 0 0-3-3zM5 11a7 7 0 0 0 14 0M12 18v3M8 21h8',
+  check: 'M22 12a10 10 0 1 1-20 0 10 10 0 0 1 20 0zM7.5 12.5l3 3 6-6.5',
+  person: 'M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM4 21a8 8 0 0 1 16 0',
+  book: 'M4 19V5a2 2 0 0 1 2-2h14v16H6a2 2 0 0 0-2 2 2 2 0 0 0 2 2h14M8 7h8',
+  idcard: 'M3 5h18v14H3zM9 12a2 2 0 1 0 0-4 2 2 0 0 0 0 4zM5.5 16a3.5 3.5 0 0 1 7 0M15 9h3M15 13h3',
+  heart: 'M12 20s-7.5-4.6-7.5-10.2A4.3 4.3 0 0 1 12 7.2a4.3 4.3 0 0 1 7.5 2.6C19.5 15.4 12 20 12 20z',
+  doc: 'M6 2h9l5 5v15H6zM14 2v6h6M9 13h6M9 17h6',
+  card: 'M2 6h20v12H2zM2 10h20M6 15h4',
+  search: 'M11 18a7 7 0 1 0 0-14 7 7 0 0 0 0 14zM21 21l-5-5',
+};
+
+/** A decorative icon (hidden from screen readers: the text beside it says what it is). */
+export function icon(name, { className = 'icon' } = {}) {
+  const NS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(NS, 'svg');
+  for (const [k, v] of Object.entries({
+    class: className, viewBox: '0 0 24 24', width: '1em', height: '1em', fill: 'none', stroke: 'currentColor',
+    'stroke-width': '2', 'stroke-linecap': 'round', 'stroke-linejoin': 'round', 'aria-hidden': 'true', focusable: 'false',
+  })) svg.setAttribute(k, v);
+  const path = document.createElementNS(NS, 'path');
+  path.setAttribute('d', ICON_PATHS[name] ?? '');
+  svg.append(path);
+  return svg;
+}
+
 export class ApiError extends Error {
   constructor(status, code, message) {
     super(message);
@@ -247,11 +278,20 @@ export function speechUrl(frame) {
   return URL.createObjectURL(new Blob([bytes], { type: frame.mime || 'audio/wav' }));
 }
 
+/** Puts the page's text input (the composer) in focus for a free answer, e.g. another country. */
+function focusTypeIn(typeIn, label) {
+  if (typeof typeIn === 'function') return typeIn(label);
+  const input = document.querySelector('#composer input[type="text"], #composer textarea');
+  if (!input) return;
+  if (label) input.placeholder = `请输入${label}`;
+  input.focus();
+}
+
 /**
  * A Turn's card as UI. `send(text)` posts a message as if typed; `openGuide(service, section)`
  * shows a guide. Buttons become disabled once one is used (a card answers once).
  */
-export function renderCard(card, { send, openGuide, big = false } = {}) {
+export function renderCard(card, { send, openGuide, typeIn, big = false } = {}) {
   if (!card || typeof card !== 'object') return null;
   const btnClass = big ? 'btn big' : 'btn';
   const once = (fn) => (ev) => {
@@ -297,12 +337,16 @@ export function renderCard(card, { send, openGuide, big = false } = {}) {
         el('div', { class: 'actions choices' }, options.map((o) => {
           const label = typeof o === 'string' ? o : o.label ?? o.value;
           const text = typeof o === 'string' ? o : o.text ?? o.label ?? o.value;
+          // "其他（手动输入）": sends nothing; the keyboard input gets the focus (the card stays usable).
+          if (o && typeof o === 'object' && o.input) {
+            return el('button', { type: 'button', class: `${btnClass} type-in`, 'data-input': 'true', onclick: () => focusTypeIn(typeIn, card.label) }, label);
+          }
           return el('button', { type: 'button', class: btnClass, onclick: once(() => send(text, { cardToken: card.token })) }, label);
         })));
     }
     case 'receipt': {
       return el('section', { class: 'card card-receipt', 'aria-label': '办理回执' },
-        el('h3', {}, `✅ ${card.serviceName ?? '申请'}已提交`),
+        el('h3', {}, icon('check'), ` ${card.serviceName ?? '申请'}已提交`),
         el('dl', { class: 'fields' },
           el('dt', {}, '申请编号'), el('dd', { class: 'application-id' }, card.applicationId ?? ''),
           el('dt', {}, '办理状态'), el('dd', { class: `status status-${card.status}` }, STATUS_LABEL[card.status] ?? card.status ?? ''),
@@ -317,7 +361,7 @@ export function renderCard(card, { send, openGuide, big = false } = {}) {
     }
     case 'handoff': {
       return el('section', { class: 'card card-handoff', 'aria-label': '人工服务', 'data-handoff-id': card.handoffId ?? '' },
-        el('h3', {}, '👩‍💼 已转人工服务'),
+        el('h3', {}, icon('person'), ' 已转人工服务'),
         el('dl', { class: 'fields' },
           el('dt', {}, '转人工编号'), el('dd', {}, card.handoffId ?? ''),
           card.applicationId ? [el('dt', {}, '申请编号'), el('dd', { class: 'application-id' }, card.applicationId)] : null,
@@ -326,7 +370,7 @@ export function renderCard(card, { send, openGuide, big = false } = {}) {
     }
     case 'guide': {
       return el('section', { class: 'card card-guide', 'aria-label': '办事指南' },
-        el('h3', {}, `📘 ${card.serviceName ?? '办事指南'}`),
+        el('h3', {}, icon('book'), ` ${card.serviceName ?? '办事指南'}`),
         renderCitations(card.citations, openGuide),
         card.transactable ? el('div', { class: 'actions' },
           el('button', { type: 'button', class: btnClass, onclick: once(() => send(`我要办${card.serviceName ?? ''}`)) }, '在线办理')) : null);
@@ -364,7 +408,39 @@ export function renderGuide(detail, focusSection) {
     el('p', { class: 'muted' }, `${detail.department ?? guide.department ?? ''}${guide.updated ? ` · 更新于 ${guide.updated}` : ''}`),
     guide.available === false ? el('p', {}, guide.message ?? '该事项的办事指南正在编写中。') : null,
     sections.map((s) => el('section', { class: `guide-section${focusSection && s.title && (s.title.includes(focusSection) || focusSection.includes(s.title)) ? ' highlight' : ''}` },
-      el('h3', {}, s.title), ...String(s.content ?? '').split(/\n{2,}/).map((p) => el('p', {}, p)))));
+      el('h3', {}, s.title), guideBlocks(s.content))));
+}
+
+/**
+ * A guide section's text as paragraphs and real lists: lines starting "- " or "* " make a
+ * bulleted list, lines starting "1." / "1、" / "（1）" a numbered one; every other line is a paragraph
+ * (the guides are not hard-wrapped).
+ */
+export function guideBlocks(content) {
+  const blocks = [];
+  let list = null;
+  for (const raw of String(content ?? '').split('\n')) {
+    const line = raw.trim();
+    if (!line) {
+      list = null;
+      continue;
+    }
+    const bullet = /^[-*•]\s+(.*)$/.exec(line);
+    const numbered = /^(?:\d+[.、)](?!\d)|[（(]\d+[）)])\s*(.*)$/.exec(line);
+    const item = bullet ?? numbered;
+    if (item) {
+      const tag = bullet ? 'ul' : 'ol';
+      if (!list || list.tagName.toLowerCase() !== tag) {
+        list = el(tag, { class: 'guide-list' });
+        blocks.push(list);
+      }
+      list.append(el('li', {}, item[1]));
+      continue;
+    }
+    list = null;
+    blocks.push(el('p', {}, line));
+  }
+  return blocks;
 }
 
 /** Reads ?name= from the page URL. */

@@ -93,11 +93,12 @@ async function onCardRead({ idNumber, name }) {
   const hint = voice.asr ? '' : '语音输入暂不可用，请打字或点按。';
   if (opening) {
     showTurn({ ...opening, reply: opening.reply + hint });
-    void speakText(opening.reply);
+    // Spoken: the point (opening.speech); the details are on the screen.
+    void speakText(opening.speech ?? opening.reply);
   } else {
     const greeting = `${person.name}，您好！我是小申。请说出您要办的事，或点击下面的按钮。${hint}`;
     showReply(greeting);
-    void speakText(greeting);
+    void speakText(`${person.name}，您好！我是小申。请说出您要办的事。`);
   }
   touchActivity();
 }

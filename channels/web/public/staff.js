@@ -111,7 +111,7 @@ function renderQueue() {
       el('td', {}, el('button', { type: 'button', class: 'link', onclick: (e) => { e.stopPropagation(); void select(h.id); } }, h.id)),
       el('td', {}, h.citizen?.name ?? '（未登录）'),
       el('td', {}, h.serviceName ?? '—'),
-      el('td', {}, REASON_LABEL[h.reason] ?? h.reason, h.reasonText ? el('div', { class: 'muted' }, h.reasonText) : null),
+      el('td', {}, reasonLabel(h), reasonDetail(h) ? el('div', { class: 'muted' }, reasonDetail(h)) : null),
       el('td', { class: 'waiting', 'data-created': h.createdAt, 'data-status': h.status, 'data-seconds': String(h.waitingSeconds) }, formatWaiting(h.waitingSeconds)),
       el('td', {}, el('span', { class: `badge ${h.status}` }, HANDOFF_STATUS_LABEL[h.status] ?? h.status)));
     return row;
@@ -140,6 +140,19 @@ async function select(id) {
   }
 }
 
+function reasonLabel(h) {
+  return REASON_LABEL[h.reason] ?? h.reason;
+}
+
+/** The reason's own words, unless they only repeat its label ("需人工审核（申请需人工审核）"). */
+function reasonDetail(h) {
+  const text = (h.reasonText ?? '').trim();
+  if (!text) return '';
+  const label = reasonLabel(h);
+  const bare = (s) => s.replace(/^(申请|市民|本次)/, '').replace(/[。.！!\s]/g, '');
+  return bare(text) === bare(label) || label.includes(text) || text.includes(label) && bare(text).length <= bare(label).length + 2 ? '' : text;
+}
+
 function kv(pairs) {
   return el('dl', { class: 'kv' }, pairs.filter(Boolean).map(([k, v]) => [el('dt', {}, k), el('dd', {}, v ?? '—')]));
 }
@@ -160,12 +173,16 @@ function renderDetail(h) {
   $('detail-body').replaceChildren(...[
     kv([
       ['状态', el('span', { class: `badge ${h.status}` }, HANDOFF_STATUS_LABEL[h.status] ?? h.status)],
-      ['原因', `${REASON_LABEL[h.reason] ?? h.reason}${h.reasonText ? `（${h.reasonText}）` : ''}`],
+      ['原因', reasonDetail(h) ? `${reasonLabel(h)}（${reasonDetail(h)}）` : reasonLabel(h)],
       ['事项', h.serviceName ?? '—'],
       ['等待时长', formatWaiting(h.waitingSeconds)],
       ['创建时间', formatTime(h.createdAt)],
       ['处理人', h.claimedBy?.name ?? '未认领'],
     ]),
+    // What to check, from the catalogue's review rule: for staff only, said once, never to the citizen.
+    h.staffNote ? el('section', { class: 'staff-note', id: 'staff-note', 'aria-label': '核查要点（仅工作人员可见）' },
+      el('h3', {}, '核查要点（仅工作人员可见）'),
+      el('p', {}, h.staffNote)) : null,
     el('h3', {}, '市民'),
     kv([
       ['姓名', h.citizen?.name ?? '（未登录）'],
