@@ -322,6 +322,62 @@ describe.skipIf(!hasChromium)('accessibility and layout at phone, 1080p landscap
   }
 
   for (const size of SIZES) {
+    it(`kiosk at ${size.viewport.width}×${size.viewport.height}: after a handoff, the card, the input and 退出 on screen`, async () => {
+      const { page, errors, context } = await newPage(env.browser, size);
+      await page.goto(`${env.server.baseUrl}/kiosk`);
+      await page.getByLabel('选择一张沙箱身份证').selectOption('c-lin-xiao');
+      await page.getByRole('button', { name: '模拟刷身份证' }).click();
+      await page.locator('#reply', { hasText: '您好' }).waitFor();
+      await page.locator('#kiosk-input').fill('我要转人工');
+      await page.locator('#kiosk-input').press('Enter');
+      const card = page.locator('#card-area .card-handoff');
+      await card.waitFor();
+      await expectAccessible(page, 'kiosk after a handoff');
+      await expectLaidOut(page, 'kiosk after a handoff', '.kcomposer');
+      for (const sel of ['#finish', '#kiosk-input']) {
+        const r = await page.locator(sel).evaluate((e) => {
+          const b = e.getBoundingClientRect();
+          return { top: b.top, bottom: b.bottom, left: b.left, right: b.right, W: document.documentElement.clientWidth, H: document.documentElement.clientHeight };
+        });
+        expect(r.left >= 0 && r.right <= r.W && r.top >= 0 && r.bottom <= r.H, `${sel} on screen after the handoff: ${JSON.stringify(r)}`).toBe(true);
+      }
+      await screenshot(page, `a11y-kiosk-${size.name}-3-handoff`);
+      await page.getByRole('button', { name: '退出' }).click();
+      expect(errors).toEqual([]);
+      await context.close();
+    }, 120_000);
+
+    it(`卡包 and the verify page at ${size.viewport.width}×${size.viewport.height}: a QR shown, its verification`, async () => {
+      const { page, errors, context } = await newPage(env.browser, size);
+      await page.goto(`${env.server.baseUrl}/`);
+      await page.getByRole('button', { name: /孙明/ }).click();
+      await page.getByText('已登录：孙明').waitFor();
+      await page.getByRole('tab', { name: '卡包' }).click();
+      const first = page.locator('#licences article').first();
+      await first.getByRole('button', { name: '出示' }).click();
+      await first.locator('img.licence-qr').waitFor();
+      await expectAccessible(page, '卡包 with a QR shown');
+      await expectLaidOut(page, '卡包 with a QR shown', '.topbar, .tabs');
+      await screenshot(page, `a11y-app-${size.name}-8-licence-qr`);
+      // The page a verifier's phone opens, logged out.
+      const { token } = await post('/api/auth/sandbox-login', { citizenId: 'c-sun-ming' });
+      const auth = { authorization: `Bearer ${token}` };
+      const licences = (await (await fetch(`${env.server.baseUrl}/api/me/licences`, { headers: auth })).json()) as { id: string }[];
+      const share = (await (await fetch(`${env.server.baseUrl}/api/me/licences/${licences[0]!.id}/share`, { headers: auth })).json()) as { url: string };
+      const verifier = await newPage(env.browser, size);
+      await verifier.page.goto(share.url);
+      await verifier.page.locator('#result .verdict').waitFor();
+      await expectAccessible(verifier.page, 'verify page');
+      await expectLaidOut(verifier.page, 'verify page');
+      await screenshot(verifier.page, `a11y-verify-${size.name}`);
+      expect(errors).toEqual([]);
+      expect(verifier.errors).toEqual([]);
+      await verifier.context.close();
+      await context.close();
+    }, 120_000);
+  }
+
+  for (const size of SIZES) {
     it(`staff console at ${size.viewport.width}×${size.viewport.height}: login form, the queue, a ticket`, async () => {
       const { page, errors, context } = await newPage(env.browser, size);
       await page.goto(`${env.server.baseUrl}/staff`);

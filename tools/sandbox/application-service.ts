@@ -102,6 +102,10 @@ export class ApplicationService {
     const fields = applicationValues(service, given, sources);
     const repeat = await this.repeatOf(c, service, fields, today);
     if (repeat) {
+      // The same submission sent twice at once (two replicas, a double click): the other one
+      // may have committed since the lookup above, and is then this one's replay, not a repeat.
+      const concurrent = await findByIdempotencyKey(opts.tx ?? this.pool, citizenId, req.idempotencyKey);
+      if (concurrent) return this.replayOf(p, concurrent, requestHash);
       throw new AppError('repeat_application', 409,
         `您已申请过「${service.name}」（编号 ${repeat.id}，${this.ctx.catalogue.statusLabel(repeat.status)}），无需重复申请。`,
         { applicationId: repeat.id, status: repeat.status });
