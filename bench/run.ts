@@ -26,7 +26,7 @@ import { floorBench } from './floor.js';
 import { concurrentSessions, memory, saturated, singleSession } from './load.js';
 import { nluBench } from './nlu.js';
 import { log } from './progress.js';
-import { buildServer } from './server.js';
+import { bundleServer } from './server.js';
 import { startPhases } from './start.js';
 import { p50p95, round } from './stats.js';
 
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const started = Date.now();
   log(`小申智能办 bench${quick ? ' (quick)' : ''}: server log in bench/out/server.log`);
-  const buildMs = buildServer();
+  const buildMs = bundleServer();
   log(`built dist/ in ${Math.round(buildMs)} ms`);
   const start = await startPhases({ logFile: `${OUT}server.log`, runs: N.startRuns, limitMs: 180_000 });
   const server = start.server;

@@ -19,7 +19,7 @@ export const BENCH_ENV: Record<string, string> = {
 };
 
 /** Bundles the server as `npm start` does (app/build.mjs), so the bench measures what runs in production. */
-export function buildServer(): number {
+export function bundleServer(): number {
   const t0 = performance.now();
   execFileSync(process.execPath, ['app/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
   return performance.now() - t0;
@@ -41,7 +41,7 @@ export interface BenchServer {
 }
 
 /**
- * Spawns `npm start`'s server (the production bundle, dist/main.mjs: run `buildServer()`
+ * Spawns `npm start`'s server (the production bundle, dist/main.mjs: run `bundleServer()`
  * first) as its own process on the embedded database and a free loopback port: on a fresh
  * temporary DATA_DIR unless one is given, with the given CACHE_DIR (default: the install's).
  * The server log goes to `logFile`. With BENCH_CPU_PROF=dir the server runs under --cpu-prof

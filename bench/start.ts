@@ -1,13 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sleep } from './client.js';
 import { coldStart } from './load.js';
 import { log } from './progress.js';
 import { spawnServer, type BenchServer } from './server.js';
-import { round } from './stats.js';
+import { percentile, round } from './stats.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export interface StartFigures {
   /** Spawn -> first answered turn on a fresh DATA_DIR with an empty CACHE_DIR (a new install's first start). */
@@ -58,8 +57,8 @@ export async function startPhases(opts: { logFile: string; runs: number; limitMs
   await sleep(300);
   const figures: StartFigures = {
     fresh_install_ms: Math.round(first.ms),
-    fresh_ms: Math.round(median(fresh)),
-    existing_ms: Math.round(median(existing)),
+    fresh_ms: Math.round(percentile(fresh, 50)),
+    existing_ms: Math.round(percentile(existing, 50)),
     rss_at_rest_mb: round(server!.rssMb()),
     runs: opts.runs,
   };

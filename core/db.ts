@@ -18,8 +18,6 @@ export type PoolClient = pg.PoolClient;
 export interface Database {
   pool: pg.Pool;
   kind: 'pglite' | 'postgres';
-  /** The server's connection string, for a Postgres server (e.g. a session-lock connection). */
-  url?: string;
   /** The embedded instance, when running on PGlite (e.g. to serve it over a socket in tests). */
   pglite?: PGlite;
   close(): Promise<void>;
@@ -51,6 +49,7 @@ export const PGLITE_EXTENSIONS = { vector, pg_trgm };
  * and the process at rest needs about 130 MB less.
  */
 const PGLITE_CONF = ['shared_buffers=16MB'];
+const PGLITE_OPTIONS = { extensions: PGLITE_EXTENSIONS, postgresqlconf: PGLITE_CONF };
 
 /**
  * Opens the one SQL path: a node-postgres Pool, backed either by embedded PGlite (the
@@ -62,7 +61,7 @@ export async function openDatabase(opts: DatabaseOptions = {}): Promise<Database
   const ephemeralServer = !opts.url && (opts.dataDir ?? '').startsWith('memory://') ? process.env.TEST_DATABASE_URL : undefined;
   if (opts.url) {
     const pool = new pg.Pool({ connectionString: opts.url, max: opts.max ?? 10 });
-    db = { pool, kind: 'postgres', url: opts.url, close: () => pool.end() };
+    db = { pool, kind: 'postgres', close: () => pool.end() };
   } else if (ephemeralServer) {
     // Tests on a server (TEST_DATABASE_URL): a throwaway in-memory database becomes a throwaway schema.
     const ephemeral = await createEphemeralSchema(ephemeralServer);
@@ -70,7 +69,6 @@ export async function openDatabase(opts: DatabaseOptions = {}): Promise<Database
     db = {
       pool,
       kind: 'postgres',
-      url: ephemeral.url,
       close: async () => {
         await pool.end();
         await ephemeral.drop();
@@ -86,7 +84,7 @@ export async function openDatabase(opts: DatabaseOptions = {}): Promise<Database
     const unlock = dir ? lockDataDir(resolve(dataDir)) : () => undefined;
     let pglite: PGlite;
     try {
-      pglite = dir ? await openPgliteDir(dir, opts.cache) : await PGlite.create('memory://', { extensions: PGLITE_EXTENSIONS, postgresqlconf: PGLITE_CONF });
+      pglite = dir ? await openPgliteDir(dir, opts.cache) : await PGlite.create('memory://', PGLITE_OPTIONS);
     } catch (err) {
       unlock();
       throw err;
@@ -121,21 +119,20 @@ export async function openDatabase(opts: DatabaseOptions = {}): Promise<Database
  * instead (about 0.5 s). A folder that already holds a database is opened as it is.
  */
 async function openPgliteDir(dir: string, cache: DatabaseOptions['cache']): Promise<PGlite> {
-  const options = { extensions: PGLITE_EXTENSIONS, postgresqlconf: PGLITE_CONF };
   const fresh = !existsSync(join(dir, 'PG_VERSION'));
-  if (!fresh || !cache) return PGlite.create(dir, options);
+  if (!fresh || !cache) return PGlite.create(dir, PGLITE_OPTIONS);
   const key = FileCache.key(pgliteVersion(), JSON.stringify(PGLITE_CONF), Object.keys(PGLITE_EXTENSIONS).join(','));
   const template = cache.get(TEMPLATE, key);
   if (template) {
     try {
-      return await PGlite.create(dir, { ...options, loadDataDir: new Blob([new Uint8Array(template)]) });
+      return await PGlite.create(dir, { ...PGLITE_OPTIONS, loadDataDir: new Blob([new Uint8Array(template)]) });
     } catch {
       // An unusable template: start over with initdb (and keep a new one).
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
     }
   }
-  const pglite = await PGlite.create(dir, options);
+  const pglite = await PGlite.create(dir, PGLITE_OPTIONS);
   const dump = await pglite.dumpDataDir('gzip');
   cache.set(TEMPLATE, key, new Uint8Array(await dump.arrayBuffer()));
   return pglite;

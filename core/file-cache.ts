@@ -11,8 +11,8 @@ const KEEP = 3;
 
 /**
  * A folder of derived artefacts that are costly to rebuild and a pure function of their key
- * (a trained model, an initialised empty database). One file per name: writing a new key
- * replaces the old one. Reads and writes never fail the caller: a missing, unreadable,
+ * (a trained model, an initialised empty database). A file per name and key; writing keeps a
+ * name's few newest keys (see set). Reads and writes never fail the caller: a missing, unreadable,
  * corrupt or read-only cache only means the work is done again (`onError` is told why).
  */
 export class FileCache {

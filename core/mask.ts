@@ -9,6 +9,13 @@ export function maskIdNumber(id: string): string {
   return `${s.slice(0, 6)}${'*'.repeat(s.length - 10)}${s.slice(-4)}`;
 }
 
+/** 孙明 -> 孙*, 陈桂英 -> 陈**, a Latin name -> its first letter and stars (what a verifier sees of a holder). */
+export function maskName(name: string): string {
+  const chars = [...name.trim()];
+  if (chars.length === 0) return '';
+  return chars[0] + '*'.repeat(Math.max(1, chars.length - 1));
+}
+
 export function maskPhone(phone: string): string {
   const s = phone.replace(/\s+/g, '');
   if (s.length < 7) return '*'.repeat(s.length);

@@ -65,8 +65,12 @@ export async function runMigrations(pool: pg.Pool, dirs: readonly MigrationDir[]
 export function extensionHint(sql: string, message: string, database: string): string {
   const names = [...sql.matchAll(/CREATE\s+EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?"?([\w-]+)"?/gi)].map((m) => m[1]!);
   if (!names.length || !/extension|permission denied/i.test(message)) return '';
+  return `\n${missingExtensionsAdvice(names, database)}`;
+}
+
+/** What a superuser runs to give a database the extensions it lacks (also the test run's check). */
+export function missingExtensionsAdvice(names: readonly string[], database: string): string {
   return [
-    '',
     `The database${database ? ` "${database}"` : ''} lacks an extension this app needs, and this role may not create it (or the server does not have it).`,
     `A superuser must run, in that database:`,
     ...names.map((n) => `  CREATE EXTENSION IF NOT EXISTS ${n};`),

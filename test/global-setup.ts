@@ -1,5 +1,6 @@
-import pg from 'pg';
-import { dropEphemeralSchemas } from '../core/ephemeral-schema.js';
+import { PGLITE_EXTENSIONS } from '../core/db.js';
+import { dropEphemeralSchemas, withClient } from '../core/ephemeral-schema.js';
+import { missingExtensionsAdvice } from '../core/migrate.js';
 
 /**
  * `TEST_DATABASE_URL=postgres://… npm test`: the suite on a Postgres server. Every throwaway
@@ -10,22 +11,15 @@ import { dropEphemeralSchemas } from '../core/ephemeral-schema.js';
 export async function setup(): Promise<(() => Promise<void>) | void> {
   const url = process.env.TEST_DATABASE_URL;
   if (!url) return;
-  const c = new pg.Client({ connectionString: url });
-  try {
-    await c.connect();
-  } catch (err) {
-    throw new Error(`TEST_DATABASE_URL: cannot connect (${(err as Error).message})`);
-  }
-  try {
-    const { rows } = await c.query<{ extname: string }>(`SELECT extname FROM pg_extension WHERE extname IN ('vector', 'pg_trgm')`);
-    const missing = ['vector', 'pg_trgm'].filter((e) => !rows.some((r) => r.extname === e));
-    if (missing.length) {
-      const db = (await c.query<{ d: string }>('SELECT current_database() AS d')).rows[0]!.d;
-      throw new Error(`TEST_DATABASE_URL: database "${db}" lacks ${missing.join(', ')}. A superuser must run, in it:\n${missing.map((e) => `  CREATE EXTENSION IF NOT EXISTS ${e};`).join('\n')}`);
-    }
-  } finally {
-    await c.end();
-  }
+  const needed = Object.keys(PGLITE_EXTENSIONS);
+  const { missing, database } = await withClient(url, async (c) => {
+    const { rows } = await c.query<{ extname: string }>(`SELECT extname FROM pg_extension WHERE extname = ANY($1)`, [needed]);
+    const db = (await c.query<{ d: string }>('SELECT current_database() AS d')).rows[0]!.d;
+    return { missing: needed.filter((e) => !rows.some((r) => r.extname === e)), database: db };
+  }).catch((err: Error) => {
+    throw new Error(`TEST_DATABASE_URL: cannot reach the server (${err.message})`);
+  });
+  if (missing.length) throw new Error(`TEST_DATABASE_URL: ${missingExtensionsAdvice(missing, database)}`);
   await dropEphemeralSchemas(url);
   return async () => {
     await dropEphemeralSchemas(url);

@@ -2,6 +2,7 @@ import type { Runtime } from '@langchain/langgraph';
 import type { Prefill } from '../../tools/contract.js';
 import type { AgentContext } from '../context.js';
 import type { Action } from '../dialogue/actions.js';
+import { say } from '../responses.js';
 import type { Draft, ServiceTask, State, Update } from '../state.js';
 import type { Card, Citation, Outcome } from '../turn.js';
 
@@ -15,6 +16,11 @@ export function contextOf(runtime: NodeRuntime): AgentContext {
 }
 
 const RANK: Record<Outcome, number> = { answered: 1, declined: 2, handoff: 3, submitted: 4 };
+
+/** The greeting as shown and as spoken (the kiosk speaks the short form). */
+export function greetingPart(): { part: string; speech: string } {
+  return { part: say('greeting'), speech: say('greeting_spoken') };
+}
 
 /** The turn's draft with more said (parts append; the strongest outcome stays; a card replaces). */
 export function said(state: State, more: {

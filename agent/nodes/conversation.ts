@@ -1,7 +1,7 @@
 import { ToolError } from '../context.js';
 import { say } from '../responses.js';
 import type { AgendaItem, State, Update } from '../state.js';
-import { cardToken, contextOf, formView, next, said, serviceTask, step, type NodeRuntime } from './common.js';
+import { cardToken, contextOf, formView, greetingPart, next, said, serviceTask, step, type NodeRuntime } from './common.js';
 import { planFor } from './understand.js';
 
 /** A message naming someone's ID number: the agent only ever acts for the signed-in citizen. */
@@ -109,12 +109,12 @@ export function acknowledge(state: State, runtime: NodeRuntime): Update {
 
 export function smalltalk(state: State): Update {
   const { kind } = step(state, 'smalltalk');
-  const part = kind === 'greeting' ? say('greeting')
-    : kind === 'thanks' ? say('thanks')
-    : kind === 'bye' ? say('bye')
-    : kind === 'out_of_scope' ? say('out_of_scope')
-    : say('not_understood');
-  return { plan: next(state), draft: said(state, { part, ...(kind === 'greeting' ? { speech: say('greeting_spoken') } : {}), service: null, ...(kind === 'out_of_scope' ? { outcome: 'answered' as const } : {}) }) };
+  const spoken = kind === 'greeting' ? greetingPart()
+    : kind === 'thanks' ? { part: say('thanks') }
+    : kind === 'bye' ? { part: say('bye') }
+    : kind === 'out_of_scope' ? { part: say('out_of_scope') }
+    : { part: say('not_understood') };
+  return { plan: next(state), draft: said(state, { ...spoken, service: null, ...(kind === 'out_of_scope' ? { outcome: 'answered' as const } : {}) }) };
 }
 
 /** Keeps what else the citizen asked, and says it will be taken up. */

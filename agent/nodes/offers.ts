@@ -2,7 +2,7 @@ import type { OfferView, Prefill } from '../../tools/contract.js';
 import { ToolError } from '../context.js';
 import { say } from '../responses.js';
 import type { ServiceTask, State, Update } from '../state.js';
-import { contextOf, next, said, serviceTask, step, type NodeRuntime } from './common.js';
+import { contextOf, greetingPart, next, said, serviceTask, step, type NodeRuntime } from './common.js';
 
 /**
  * 免申即享. At the start of a conversation (a greeting, or the session's opening) the agent
@@ -15,7 +15,9 @@ import { contextOf, next, said, serviceTask, step, type NodeRuntime } from './co
 export async function offers(state: State, runtime: NodeRuntime): Promise<Update> {
   const { greeting } = step(state, 'offers');
   const ctx = contextOf(runtime);
-  if (!ctx.tools) return { plan: next(state), draft: said(state, { part: greeting ? say('greeting') : say('need_login', { service: '查询可享待遇' }), ...(greeting ? { speech: say('greeting_spoken') } : {}) }) };
+  // At the greeting, the greeting; asked for later, what the answer is instead.
+  const opening = (otherwise: string) => (greeting ? greetingPart() : { part: otherwise });
+  if (!ctx.tools) return { plan: next(state), draft: said(state, opening(say('need_login', { service: '查询可享待遇' }))) };
   let list: OfferView[];
   try {
     list = await ctx.tools.listOffers(!greeting);
@@ -26,14 +28,14 @@ export async function offers(state: State, runtime: NodeRuntime): Promise<Update
   // A conversation already on a form is not interrupted by an offer.
   const first = state.task ? undefined : list[0];
   if (!first) {
-    return { plan: next(state), draft: said(state, { part: greeting ? say('greeting') : say('offers_none'), ...(greeting ? { speech: say('greeting_spoken') } : { outcome: 'answered' as const }) }) };
+    return { plan: next(state), draft: said(state, { ...opening(say('offers_none')), ...(greeting ? {} : { outcome: 'answered' as const }) }) };
   }
   let prefill: Prefill;
   try {
     prefill = await ctx.tools.prefill(first.serviceId, {});
   } catch (err) {
     if (!(err instanceof ToolError)) throw err;
-    return { plan: next(state), draft: said(state, { part: greeting ? say('greeting') : say('offers_none'), ...(greeting ? { speech: say('greeting_spoken') } : {}) }) };
+    return { plan: next(state), draft: said(state, opening(say('offers_none'))) };
   }
   const amount = first.amount ? say('offer_amount', { amount: first.amount.text, explain: first.amount.explain }) : '';
   const vars = { title: first.title, department: first.department, why: first.why.join('，') };

@@ -5,9 +5,9 @@ import { ToolError } from '../context.js';
 import { say } from '../responses.js';
 import type { ServiceTask, State, Update, WithdrawTask } from '../state.js';
 import type { Card } from '../turn.js';
+import { cardToken, contextOf, formView, next, profileSummary, said, serviceTask, step, type NodeRuntime } from './common.js';
 
 type ChoicesCard = Extract<Card, { type: 'choices' }>;
-import { cardToken, contextOf, formView, next, profileSummary, said, serviceTask, step, type NodeRuntime } from './common.js';
 
 /**
  * The steps of an application: start (repeat and eligibility through the service API), fill

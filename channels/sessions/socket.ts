@@ -40,7 +40,57 @@ const MAX_WS_PAYLOAD = 3 * 1024 * 1024;
 /** How long a socket without an Authorization header may wait before its `auth` frame. */
 const AUTH_TIMEOUT_MS = 10_000;
 
+/** The first frame of a browser's socket (see firstFrameToken); a later one is refused. */
 const AuthFrame = z.object({ type: z.literal('auth'), token: z.string().max(4096).optional() }).strict();
+
+type RawFrame = [raw: Buffer, isBinary: boolean];
+
+/**
+ * The frames a socket received before it is ready to handle them, in order; `next()` waits
+ * for the first (rejecting after `timeoutMs`, or when the socket closes first).
+ */
+class EarlyFrames {
+  private readonly frames: RawFrame[] = [];
+  private waiter: ((frame: RawFrame) => void) | null = null;
+
+  push(frame: RawFrame): void {
+    if (this.waiter) this.waiter(frame);
+    else this.frames.push(frame);
+  }
+
+  unshift(frame: RawFrame): void {
+    this.frames.unshift(frame);
+  }
+
+  drain(): RawFrame[] {
+    return this.frames.splice(0);
+  }
+
+  next(socket: WebSocket, timeoutMs: number): Promise<RawFrame> {
+    const queued = this.frames.shift();
+    if (queued) return Promise.resolve(queued);
+    return new Promise<RawFrame>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        socket.off('close', onClose);
+        this.waiter = null;
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new AppError('auth_timeout', 401, '连接后请先发送登录凭证 {"type":"auth","token":"…"}。'));
+      }, timeoutMs);
+      const onClose = () => {
+        done();
+        reject(new AppError('unauthorized', 401, '连接已关闭。'));
+      };
+      socket.on('close', onClose);
+      this.waiter = (frame) => {
+        done();
+        resolve(frame);
+      };
+    });
+  }
+}
 
 /**
  * The token of the socket's first frame, `{"type":"auth","token":"…"}` (already queued, or the
@@ -48,49 +98,22 @@ const AuthFrame = z.object({ type: z.literal('auth'), token: z.string().max(4096
  * frame of another kind, which then stays queued as the first to answer). An `auth` frame that
  * does not parse is a 401, and so is nothing within the timeout.
  */
-function firstFrameToken(socket: WebSocket, early: [Buffer, boolean][], listen: (h: (raw: Buffer, isBinary: boolean) => void) => void, timeoutMs: number): Promise<string> {
-  const read = (item: [Buffer, boolean]): string => {
-    const [raw, isBinary] = item;
-    let frame: unknown;
-    try {
-      frame = isBinary ? null : JSON.parse(raw.toString('utf8'));
-    } catch {
-      frame = null;
-    }
-    if (!frame || typeof frame !== 'object' || (frame as { type?: unknown }).type !== 'auth') {
-      early.unshift(item);
-      return '';
-    }
-    const parsed = AuthFrame.safeParse(frame);
-    if (!parsed.success) throw authRequired();
-    return parsed.data.token ?? '';
-  };
-  const queued = early.shift();
-  if (queued) return Promise.resolve().then(() => read(queued));
-  return new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new AppError('auth_timeout', 401, '连接后请先发送登录凭证 {"type":"auth","token":"…"}。')), timeoutMs);
-    const done = () => {
-      clearTimeout(timer);
-      socket.off('close', onClose);
-    };
-    const onClose = () => {
-      done();
-      reject(new AppError('unauthorized', 401, '连接已关闭。'));
-    };
-    socket.on('close', onClose);
-    let got = false;
-    listen((raw, isBinary) => {
-      // Frames after the first wait in the queue for the authenticated socket.
-      if (got) return void early.push([raw, isBinary]);
-      got = true;
-      done();
-      try {
-        resolve(read([raw, isBinary]));
-      } catch (err) {
-        reject(err);
-      }
-    });
-  });
+async function firstFrameToken(socket: WebSocket, early: EarlyFrames, timeoutMs: number): Promise<string> {
+  const first = await early.next(socket, timeoutMs);
+  const [raw, isBinary] = first;
+  let frame: unknown;
+  try {
+    frame = isBinary ? null : JSON.parse(raw.toString('utf8'));
+  } catch {
+    frame = null;
+  }
+  if (!frame || typeof frame !== 'object' || (frame as { type?: unknown }).type !== 'auth') {
+    early.unshift(first);
+    return '';
+  }
+  const parsed = AuthFrame.safeParse(frame);
+  if (!parsed.success) throw authRequired();
+  return parsed.data.token ?? '';
 }
 
 function authRequired(): AppError {
@@ -128,14 +151,9 @@ export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOpt
       coalesceWrites(socket);
       // Frames may arrive before the session is checked (a client sending on 'open'): they are
       // queued, in order, and answered once the socket is ready — never dropped.
-      const early: [Buffer, boolean][] = [];
+      const early = new EarlyFrames();
       let onFrame: ((raw: Buffer, isBinary: boolean) => void) | null = null;
-      let onAuthFrame: ((raw: Buffer, isBinary: boolean) => void) | null = null;
-      socket.on('message', (raw: Buffer, isBinary: boolean) => {
-        if (onFrame) onFrame(raw, isBinary);
-        else if (onAuthFrame) onAuthFrame(raw, isBinary);
-        else early.push([raw, isBinary]);
-      });
+      socket.on('message', (raw: Buffer, isBinary: boolean) => (onFrame ? onFrame(raw, isBinary) : early.push([raw, isBinary])));
       const refuse = (code: string, message: string, closeCode: number) => {
         sendError(socket, code, message);
         socket.close(closeCode, code);
@@ -149,8 +167,7 @@ export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOpt
       try {
         // Without an Authorization header (browsers cannot set one) the first frame authenticates.
         if (!req.headers.authorization) {
-          const token = await firstFrameToken(socket, early, (h) => (onAuthFrame = h), AUTH_TIMEOUT_MS);
-          onAuthFrame = null;
+          const token = await firstFrameToken(socket, early, AUTH_TIMEOUT_MS);
           if (token) req.headers.authorization = `Bearer ${token}`;
         }
         principal = await opts.principalOf(req);
@@ -308,7 +325,7 @@ export function attachSessionSocket(app: FastifyInstance, opts: SessionRoutesOpt
           sendError(socket, 'internal', '系统繁忙，请稍后再试。');
         });
       };
-      for (const [raw, isBinary] of early.splice(0)) onFrame(raw, isBinary);
+      for (const [raw, isBinary] of early.drain()) onFrame(raw, isBinary);
     });
   });
 }

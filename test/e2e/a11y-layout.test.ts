@@ -1,6 +1,6 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import type { Page } from 'playwright-core';
-import { axeViolations, browserEnv, describeViolations, hasChromium, newPage, screenshot } from './harness.js';
+import { axeViolations, browserEnv, describeViolations, hasChromium, newPage, screenshot, signInStaff } from './harness.js';
 
 /**
  * The app, the kiosk and the staff console as people see them, at a phone (390×844), a
@@ -67,6 +67,20 @@ async function layoutProblems(page: Page, chrome = ''): Promise<string[]> {
     }
     return problems;
   }, [chrome, width] as const);
+}
+
+/** Each of these elements whole on the screen as it is, without scrolling. */
+async function expectOnScreen(page: Page, selectors: readonly string[], where: string): Promise<void> {
+  for (const sel of selectors) {
+    const r = await page.locator(sel).evaluate((e) => {
+      const b = e.getBoundingClientRect();
+      return { top: b.top, bottom: b.bottom, left: b.left, right: b.right, W: document.documentElement.clientWidth, H: document.documentElement.clientHeight };
+    });
+    expect(r.left, `${sel} left, ${where}`).toBeGreaterThanOrEqual(0);
+    expect(r.right, `${sel} right, ${where}`).toBeLessThanOrEqual(r.W);
+    expect(r.top, `${sel} top, ${where}`).toBeGreaterThanOrEqual(0);
+    expect(r.bottom, `${sel} bottom, ${where}`).toBeLessThanOrEqual(r.H);
+  }
 }
 
 async function expectLaidOut(page: Page, where: string, chrome = ''): Promise<void> {
@@ -289,16 +303,7 @@ describe.skipIf(!hasChromium)('accessibility and layout at phone, 1080p landscap
       if (size.axe) await expectAccessible(page, 'kiosk with a card');
       await expectLaidOut(page, 'kiosk with a card', '.kcomposer');
       // 退出 and the text input are on the screen as it is, whole, without scrolling.
-      for (const sel of ['#finish', '#kiosk-input']) {
-        const r = await page.locator(sel).evaluate((e) => {
-          const b = e.getBoundingClientRect();
-          return { top: b.top, bottom: b.bottom, left: b.left, right: b.right, W: document.documentElement.clientWidth, H: document.documentElement.clientHeight };
-        });
-        expect(r.left, `${sel} left`).toBeGreaterThanOrEqual(0);
-        expect(r.right, `${sel} right`).toBeLessThanOrEqual(r.W);
-        expect(r.top, `${sel} top`).toBeGreaterThanOrEqual(0);
-        expect(r.bottom, `${sel} bottom`).toBeLessThanOrEqual(r.H);
-      }
+      await expectOnScreen(page, ['#finish', '#kiosk-input'], 'with a card');
       // The card's buttons are on screen as it is and not under the input row: on a kiosk
       // screen without scrolling; on a phone-sized window once scrolled to.
       const confirmButton = page.locator('#card-area .card-confirm button').first();
@@ -334,13 +339,7 @@ describe.skipIf(!hasChromium)('accessibility and layout at phone, 1080p landscap
       await card.waitFor();
       await expectAccessible(page, 'kiosk after a handoff');
       await expectLaidOut(page, 'kiosk after a handoff', '.kcomposer');
-      for (const sel of ['#finish', '#kiosk-input']) {
-        const r = await page.locator(sel).evaluate((e) => {
-          const b = e.getBoundingClientRect();
-          return { top: b.top, bottom: b.bottom, left: b.left, right: b.right, W: document.documentElement.clientWidth, H: document.documentElement.clientHeight };
-        });
-        expect(r.left >= 0 && r.right <= r.W && r.top >= 0 && r.bottom <= r.H, `${sel} on screen after the handoff: ${JSON.stringify(r)}`).toBe(true);
-      }
+      await expectOnScreen(page, ['#finish', '#kiosk-input'], 'after the handoff');
       await screenshot(page, `a11y-kiosk-${size.name}-3-handoff`);
       await page.getByRole('button', { name: '退出' }).click();
       expect(errors).toEqual([]);
@@ -385,9 +384,7 @@ describe.skipIf(!hasChromium)('accessibility and layout at phone, 1080p landscap
       await expectAccessible(page, 'staff login');
       await expectLaidOut(page, 'staff login');
       await screenshot(page, `a11y-staff-${size.name}-1-login`);
-      await page.getByLabel('用户名').fill(env.server.ctx.config.STAFF_USERNAME);
-      await page.getByLabel('密码').fill(env.server.ctx.config.STAFF_PASSWORD);
-      await page.getByRole('button', { name: '登录' }).click();
+      await signInStaff(page, env.server);
       await page.locator('#queue-body tr', { hasText: '王强' }).first().waitFor();
       await expectAccessible(page, 'staff queue');
       await expectLaidOut(page, 'staff queue');

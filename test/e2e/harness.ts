@@ -150,6 +150,29 @@ export function recordFrames(page: Page): Array<Record<string, unknown> & { type
   return frames;
 }
 
+/** Signs the sandbox staff member in on the console's login form, already open on `page`. */
+export async function signInStaff(page: Page, server: RunningServer): Promise<void> {
+  await page.getByLabel('用户名').fill(server.ctx.config.STAFF_USERNAME);
+  await page.getByLabel('密码').fill(server.ctx.config.STAFF_PASSWORD);
+  await page.getByRole('button', { name: '登录' }).click();
+}
+
+/**
+ * In the app chat of a logged-in citizen: the criminal-record certificate by typing (the
+ * request, then 用途 and destination in words), up to pressing 立即办理 on its card.
+ */
+export async function certificateByTyping(page: Page): Promise<void> {
+  const input = page.getByLabel('输入消息');
+  await input.fill('我要开无犯罪记录证明');
+  await input.press('Enter');
+  await page.locator('.card-choices').last().waitFor();
+  await input.fill('出国留学用，去英国');
+  await input.press('Enter');
+  const confirm = page.locator('.card-confirm').last();
+  await confirm.getByText('英国').waitFor();
+  await confirm.getByRole('button', { name: '立即办理' }).click();
+}
+
 /** Every URL the page opens: documents, fetches, and WebSocket connections. */
 export function recordUrls(page: Page): string[] {
   const urls: string[] = [];

@@ -2,7 +2,7 @@ import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { browserEnv, hasChromium, newPage, screenshot } from './harness.js';
+import { browserEnv, certificateByTyping, hasChromium, newPage, screenshot } from './harness.js';
 
 // jsqr is CommonJS with an ES-style default export in its types: the function is the module's default.
 const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ?? jsQRModule) as unknown as typeof jsQRModule.default;
@@ -25,15 +25,7 @@ describe.skipIf(!hasChromium)('licence QR: show, scan, verify, download', () => 
     await page.getByRole('button', { name: /孙明/ }).click();
     await page.getByText('已登录：孙明').waitFor();
 
-    const input = page.getByLabel('输入消息');
-    await input.fill('我要开无犯罪记录证明');
-    await input.press('Enter');
-    await page.locator('.card-choices').last().waitFor();
-    await input.fill('出国留学用，去英国');
-    await input.press('Enter');
-    const confirm = page.locator('.card-confirm').last();
-    await confirm.getByText('英国').waitFor();
-    await confirm.getByRole('button', { name: '立即办理' }).click();
+    await certificateByTyping(page);
     const receipt = page.locator('.card-receipt').last();
     await receipt.getByText('已办结').waitFor();
     const applicationId = (await receipt.locator('.application-id').textContent())?.trim() ?? '';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { browserEnv, hasChromium, newPage, screenshot, visibleText } from './harness.js';
+import { browserEnv, certificateByTyping, hasChromium, newPage, screenshot, signInStaff, visibleText } from './harness.js';
 
 /**
  * 赵磊 has a record on file, so his certificate request goes to staff review. It appears in
@@ -13,9 +13,7 @@ describe.skipIf(!hasChromium)('staff console', () => {
   async function staffDesk() {
     const staff = await newPage(env.browser);
     await staff.page.goto(`${env.server.baseUrl}/staff`);
-    await staff.page.getByLabel('用户名').fill(env.server.ctx.config.STAFF_USERNAME);
-    await staff.page.getByLabel('密码').fill(env.server.ctx.config.STAFF_PASSWORD);
-    await staff.page.getByRole('button', { name: '登录' }).click();
+    await signInStaff(staff.page, env.server);
     return staff;
   }
 
@@ -26,12 +24,7 @@ describe.skipIf(!hasChromium)('staff console', () => {
     await chat.goto(`${env.server.baseUrl}/`);
     await chat.getByRole('button', { name: /赵磊/ }).click();
     const input = chat.getByLabel('输入消息');
-    await input.fill('我要开无犯罪记录证明');
-    await input.press('Enter');
-    await chat.locator('.card-choices').last().waitFor();
-    await input.fill('出国留学用，去英国');
-    await input.press('Enter');
-    await chat.locator('.card-confirm').last().getByRole('button', { name: '立即办理' }).click();
+    await certificateByTyping(chat);
     const handoffCard = chat.locator('.card-handoff').last();
     await handoffCard.waitFor();
     const applicationId = (await handoffCard.locator('.application-id').textContent())?.trim() ?? '';

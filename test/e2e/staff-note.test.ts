@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadCatalogue } from '../../knowledge/catalogue.js';
-import { browserEnv, hasChromium, newPage, screenshot, visibleText } from './harness.js';
+import { browserEnv, certificateByTyping, hasChromium, newPage, screenshot, signInStaff, visibleText } from './harness.js';
 
 /**
  * Issue #14: a review's reason reads once on the staff console, with the catalogue's note of
@@ -16,12 +16,7 @@ describe.skipIf(!hasChromium)('staff-only review note', () => {
     await chat.goto(`${env.server.baseUrl}/`);
     await chat.getByRole('button', { name: /赵磊/ }).click();
     const input = chat.getByLabel('输入消息');
-    await input.fill('我要开无犯罪记录证明');
-    await input.press('Enter');
-    await chat.locator('.card-choices').last().waitFor();
-    await input.fill('出国留学用，去英国');
-    await input.press('Enter');
-    await chat.locator('.card-confirm').last().getByRole('button', { name: '立即办理' }).click();
+    await certificateByTyping(chat);
     await chat.locator('.card-handoff').last().waitFor();
     await input.fill('为什么要人工审核？');
     await input.press('Enter');
@@ -31,9 +26,7 @@ describe.skipIf(!hasChromium)('staff-only review note', () => {
     const staff = await newPage(env.browser);
     const desk = staff.page;
     await desk.goto(`${env.server.baseUrl}/staff`);
-    await desk.getByLabel('用户名').fill(env.server.ctx.config.STAFF_USERNAME);
-    await desk.getByLabel('密码').fill(env.server.ctx.config.STAFF_PASSWORD);
-    await desk.getByRole('button', { name: '登录' }).click();
+    await signInStaff(desk, env.server);
     const row = desk.locator('#queue-body tr', { hasText: '赵磊' }).first();
     await row.waitFor();
     await expect.poll(() => row.textContent()).toContain('需人工审核');

@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiServer, type ApiServer } from './app.js';
 import { apiDeps, createTestContext, type TestContext } from '../../test/context.js';
-import { deriveLicenceShareKey, maskName, ShareCodec, shanghaiDate } from '../sandbox/licence-share.js';
+import { maskName } from '../../core/mask.js';
+import { deriveLicenceShareKey, ShareCodec } from '../sandbox/licence-share.js';
+import { shanghaiDay } from '../sandbox/repeats.js';
 
 /**
  * 出示 and 核验 of e-licences (issue #14) over HTTP: only the holder gets a code; a good code
@@ -75,7 +77,7 @@ describe('licence 出示 and verification', () => {
     expect(Buffer.from(r.body.qr.split(',')[1], 'base64').toString()).toContain('<svg');
     expect(r.body.licence).toEqual({
       name: '有无犯罪记录证明', issuer: expect.stringMatching(CHINESE), holder: '孙*',
-      issuedOn: shanghaiDate(new Date()), validUntil: null, validity: '长期有效', // this certificate has no expiry
+      issuedOn: shanghaiDay(new Date()), validUntil: null, validity: '长期有效', // this certificate has no expiry
     });
     expect(r.body.valid).toBe(true);
     expect(r.body.filename).toMatch(/^有无犯罪记录证明-\d{4}-\d{2}-\d{2}\.svg$/);
@@ -103,7 +105,7 @@ describe('licence 出示 and verification', () => {
     expect(r.headers['cache-control']).toBe('no-store');
     expect(r.body).toMatchObject({
       valid: true, status: 'valid', label: '有效', reason: null,
-      licence: { name: '有无犯罪记录证明', holder: '孙*', issuedOn: shanghaiDate(new Date()) },
+      licence: { name: '有无犯罪记录证明', holder: '孙*', issuedOn: shanghaiDay(new Date()) },
     });
     expect(Object.keys(r.body.licence).sort()).toEqual(['holder', 'issuedOn', 'issuer', 'name', 'validUntil', 'validity']);
     expect(r.text).not.toMatch(ID_NUMBER);

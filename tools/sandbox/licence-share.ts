@@ -2,8 +2,10 @@ import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import { AppError, notFound } from '../../core/errors.js';
+import { maskName } from '../../core/mask.js';
 import { actorOf, type Principal } from '../identity/principal.js';
 import { audit } from './audit.js';
+import { shanghaiDay } from './repeats.js';
 import type { ServiceContext } from './service-context.js';
 
 /**
@@ -109,18 +111,6 @@ export type LicenceShare = z.infer<typeof LicenceShare>;
 
 // ---- helpers ------------------------------------------------------------------------------
 
-/** 孙明 -> 孙*, 陈桂英 -> 陈**, a Latin name -> its first letter and stars. */
-export function maskName(name: string): string {
-  const chars = [...name.trim()];
-  if (chars.length === 0) return '';
-  return chars[0] + '*'.repeat(Math.max(1, chars.length - 1));
-}
-
-/** A calendar date (YYYY-MM-DD) in Shanghai (UTC+8, no daylight saving). */
-export function shanghaiDate(d: Date): string {
-  return new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
-}
-
 /** `https://host` of the request: the host header, stripped to host characters. */
 export function originOf(protocol: string, host: string | undefined): string {
   const h = String(host ?? '').replace(/[^A-Za-z0-9.:\-[\]]/g, '') || '127.0.0.1';
@@ -219,19 +209,19 @@ export class LicenceShareService {
 
   private statusOf(row: Row): z.infer<typeof VerifyStatus> {
     if (row.application_status !== null && row.application_status !== 'issued') return 'revoked';
-    if (row.valid_until !== null && row.valid_until < shanghaiDate(this.ctx.now())) return 'expired';
+    if (row.valid_until !== null && row.valid_until < shanghaiDay(this.ctx.now())) return 'expired';
     return 'valid';
   }
 
   private faceOf(row: Row): LicenceFace {
     return {
       name: row.name, issuer: row.issuer, holder: maskName(row.holder),
-      issuedOn: shanghaiDate(row.issued_at), validUntil: row.valid_until, validity: row.valid_until ?? '长期有效',
+      issuedOn: shanghaiDay(row.issued_at), validUntil: row.valid_until, validity: row.valid_until ?? '长期有效',
     };
   }
 
   private filenameOf(row: Row): string {
-    return `${row.name.replace(/[\\/:*?"<>|\s]+/g, '')}-${shanghaiDate(row.issued_at)}.svg`;
+    return `${row.name.replace(/[\\/:*?"<>|\s]+/g, '')}-${shanghaiDay(row.issued_at)}.svg`;
   }
 }
 
